@@ -1,1 +1,10 @@
-
+from . import dunning_weekday
+from . import dunning_holiday
+from . import dunning_policy
+from . import dunning_level
+from . import dunning_reminder
+from . import dunning_reminder_line
+from . import account_move
+from . import res_company
+from . import res_config_settings
+from . import res_partner

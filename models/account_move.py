@@ -1,0 +1,151 @@
+from odoo import _, api, fields, models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    dunning_level_id = fields.Many2one(
+        "dunning.level",
+        string="Collection Level",
+        readonly=True,
+        copy=False,
+        index=True,
+        tracking=True,
+        help="The highest collection level this invoice has reached.",
+    )
+    dunning_last_date = fields.Date(
+        string="Last Reminder",
+        readonly=True,
+        copy=False,
+        help="The day the invoice last reached a collection level.",
+    )
+    dunning_next_date = fields.Date(
+        string="Next Reminder",
+        compute="_compute_dunning_next_date",
+        store=True,
+        index=True,
+        copy=False,
+        help="The day the invoice reaches its next collection level.",
+    )
+    dunning_excluded = fields.Boolean(
+        string="Excluded from Collections",
+        copy=False,
+        tracking=True,
+        help="No reminder is sent about this invoice.",
+    )
+    dunning_exclusion_reason = fields.Char(string="Exclusion Reason", copy=False)
+    dunning_reminder_ids = fields.Many2many(
+        "dunning.reminder",
+        "dunning_reminder_account_move_rel",
+        "move_id",
+        "reminder_id",
+        string="Reminders",
+        readonly=True,
+        copy=False,
+    )
+    dunning_reminder_count = fields.Integer(compute="_compute_dunning_reminder_count")
+
+    @api.depends(
+        "move_type",
+        "state",
+        "payment_state",
+        "invoice_date_due",
+        "dunning_level_id",
+        "dunning_excluded",
+        "commercial_partner_id",
+    )
+    def _compute_dunning_next_date(self):
+        for move in self:
+            move.dunning_next_date = False
+            if not move._is_dunning_open() or move.dunning_excluded:
+                continue
+            policy = move._get_dunning_policy()
+            current = move.dunning_level_id
+            for level in policy._get_levels_by_rank() if policy else []:
+                if not current or level.offset_days > current.offset_days:
+                    move.dunning_next_date = fields.Date.add(
+                        move.invoice_date_due, days=level.offset_days
+                    )
+                    break
+
+    def _compute_dunning_reminder_count(self):
+        counts = dict(
+            self.env["dunning.reminder"]._read_group(
+                [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
+            )
+        )
+        for move in self:
+            move.dunning_reminder_count = counts.get(move, 0)
+
+    def _invoice_paid_hook(self):
+        res = super()._invoice_paid_hook()
+        self._dunning_stop(_("The invoice was paid."))
+        return res
+
+    def button_draft(self):
+        res = super().button_draft()
+        self._dunning_stop(_("The invoice was reset to draft."))
+        return res
+
+    def button_cancel(self):
+        res = super().button_cancel()
+        self._dunning_stop(_("The invoice was cancelled."))
+        return res
+
+    def action_dunning_view_reminders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_reminder_action"
+        )
+        action["domain"] = [("move_ids", "in", self.ids)]
+        action["context"] = {"search_default_group_by_state": 0}
+        return action
+
+    def action_dunning_exclude(self):
+        self.write({"dunning_excluded": True})
+        return True
+
+    def action_dunning_include(self):
+        self.write({"dunning_excluded": False, "dunning_exclusion_reason": False})
+        return True
+
+    def _is_dunning_open(self):
+        self.ensure_one()
+        return (
+            self.move_type == "out_invoice"
+            and self.state == "posted"
+            and self.payment_state in ("not_paid", "partial")
+            and bool(self.invoice_date_due)
+        )
+
+    def _get_dunning_policy(self):
+        """The policy that applies to this invoice: the customer's, else the company's."""
+        self.ensure_one()
+        partner = self.commercial_partner_id.with_company(self.company_id)
+        return partner.dunning_policy_id or self.company_id.dunning_policy_id
+
+    def _dunning_stop(self, reason):
+        """Reset the level of invoices that left collection and cancel their reminders.
+
+        A queued reminder is cancelled once none of the invoices that called for it
+        is still open; it still goes out for the others, without the paid ones.
+        """
+        closed = self.filtered(
+            lambda m: m.move_type == "out_invoice" and not m._is_dunning_open()
+        )
+        if not closed:
+            return
+        closed.write({"dunning_level_id": False})
+        pending = (
+            self.env["dunning.reminder"]
+            .sudo()
+            .search(
+                [
+                    ("line_ids.move_id", "in", closed.ids),
+                    ("state", "in", ("queued", "deferred")),
+                ]
+            )
+        )
+        for reminder in pending:
+            if not any(m._is_dunning_open() for m in reminder.line_ids.move_id):
+                reminder._set_cancelled(reason)

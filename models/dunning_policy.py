@@ -1,0 +1,276 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..services.contact_window import ContactWindow
+
+# Published contact rules, shipped as editable presets (not legal advice): hours are
+# the debtor's local time, weekdays use datetime.weekday() numbering.
+COMPLIANCE_PROFILES = {
+    # CONDUSEF rules for collection agencies (DOF 2014-10-07): 07:00-22:00; the
+    # conservative reading keeps to working days and skips federal holidays.
+    "mx_condusef": {
+        "contact_hour_from": 7.0,
+        "contact_hour_to": 22.0,
+        "weekdays": (0, 1, 2, 3, 4),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": True,
+    },
+    # Common Mexican practice: office hours, at most one message a day.
+    "mx_conservative": {
+        "contact_hour_from": 8.0,
+        "contact_hour_to": 20.0,
+        "weekdays": (0, 1, 2, 3, 4),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": True,
+    },
+    # Regulation F (12 CFR 1006.6): 08:00-21:00 in every zone the debtor may be in.
+    "us_reg_f": {
+        "contact_hour_from": 8.0,
+        "contact_hour_to": 21.0,
+        "weekdays": (0, 1, 2, 3, 4, 5, 6),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": False,
+    },
+    # Ley 2300 de 2023: Mon-Fri 07:00-19:00, Saturday 08:00-15:00, never on Sundays
+    # or holidays.
+    "co_ley_2300": {
+        "contact_hour_from": 7.0,
+        "contact_hour_to": 19.0,
+        "weekdays": (0, 1, 2, 3, 4, 5),
+        "contact_saturday_hour_from": 8.0,
+        "contact_saturday_hour_to": 15.0,
+        "skip_holidays": True,
+    },
+    # Ley 21.320: Mon-Sat 08:00-20:00, at most two electronic messages a week.
+    "cl_ley_21320": {
+        "contact_hour_from": 8.0,
+        "contact_hour_to": 20.0,
+        "weekdays": (0, 1, 2, 3, 4, 5),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": True,
+    },
+    # Ley 29571 art. 62: Mon-Fri 07:00-20:00, no weekends or holidays.
+    "pe_ley_29571": {
+        "contact_hour_from": 7.0,
+        "contact_hour_to": 20.0,
+        "weekdays": (0, 1, 2, 3, 4),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": True,
+    },
+    # Spain / EU common benchmark.
+    "es_eu": {
+        "contact_hour_from": 9.0,
+        "contact_hour_to": 21.0,
+        "weekdays": (0, 1, 2, 3, 4),
+        "contact_saturday_hour_from": 0.0,
+        "contact_saturday_hour_to": 0.0,
+        "skip_holidays": True,
+    },
+}
+
+
+class DunningPolicy(models.Model):
+    """A collection policy: the ladder of levels and the rules for contacting debtors.
+
+    Every company has a default policy (``res.company.dunning_policy_id``); a customer
+    may follow another one (``res.partner.dunning_policy_id``).
+    """
+
+    _name = "dunning.policy"
+    _description = "Collection Policy"
+    _order = "company_id, name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    level_ids = fields.One2many("dunning.level", "policy_id", string="Levels", copy=True)
+    level_count = fields.Integer(compute="_compute_level_count")
+    compliance_profile = fields.Selection(
+        [
+            ("mx_condusef", "Mexico - CONDUSEF (07:00-22:00)"),
+            ("mx_conservative", "Mexico - conservative (08:00-20:00, Mon-Fri)"),
+            ("us_reg_f", "United States - Regulation F (08:00-21:00)"),
+            ("co_ley_2300", "Colombia - Ley 2300 de 2023"),
+            ("cl_ley_21320", "Chile - Ley 21.320"),
+            ("pe_ley_29571", "Peru - Ley 29571"),
+            ("es_eu", "Spain / EU benchmark (09:00-21:00)"),
+            ("custom", "Custom"),
+        ],
+        default="mx_conservative",
+        required=True,
+        help="Fills the contact window with a published rule set. The values stay "
+        "editable; this is not legal advice.",
+    )
+    contact_hour_from = fields.Float(
+        string="Contact From",
+        default=8.0,
+        required=True,
+        help="Earliest hour a debtor may be contacted, in the debtor's local time.",
+    )
+    contact_hour_to = fields.Float(
+        string="Contact Until",
+        default=20.0,
+        required=True,
+        help="Hour at which contact must stop, in the debtor's local time.",
+    )
+    contact_saturday_hour_from = fields.Float(
+        string="Saturday From",
+        help="Later start of the window on Saturdays (e.g. 08:00 in Colombia). "
+        "Leave empty to use the same hours every contact day.",
+    )
+    contact_saturday_hour_to = fields.Float(
+        string="Saturday Until",
+        help="Earlier end of the window on Saturdays (e.g. 15:00 in Colombia). "
+        "Leave empty to use the same hours every contact day.",
+    )
+    contact_weekdays = fields.Many2many(
+        "dunning.weekday",
+        string="Contact Days",
+        default=lambda self: self.env["dunning.weekday"].search([("code", "<=", 4)]),
+        required=True,
+    )
+    skip_holidays = fields.Boolean(
+        string="No Contact on Holidays",
+        default=True,
+        help="Never contact a debtor on a public holiday of the debtor's country "
+        "(Collections > Configuration > Holidays).",
+    )
+    min_days_between_reminders = fields.Integer(
+        string="Days Between Reminders",
+        default=3,
+        required=True,
+        help="A customer gets no new reminder within this many days of the previous "
+        "one, whatever the number of invoices; invoices that reach a level "
+        "meanwhile wait for the next allowed reminder.",
+    )
+    min_amount = fields.Monetary(
+        string="Minimum Amount",
+        currency_field="currency_id",
+        help="Invoices whose amount due is below this amount are not reminded.",
+    )
+    note = fields.Html(translate=True)
+
+    _sql_constraints = [
+        (
+            "min_days_positive",
+            "CHECK(min_days_between_reminders >= 0)",
+            "The days between reminders cannot be negative.",
+        ),
+    ]
+
+    @api.depends("level_ids")
+    def _compute_level_count(self):
+        for policy in self:
+            policy.level_count = len(policy.level_ids)
+
+    @api.constrains(
+        "contact_hour_from",
+        "contact_hour_to",
+        "contact_saturday_hour_from",
+        "contact_saturday_hour_to",
+    )
+    def _check_contact_hours(self):
+        for policy in self:
+            if not 0 <= policy.contact_hour_from < policy.contact_hour_to <= 24:
+                raise ValidationError(
+                    _(
+                        "Policy %(policy)s: the contact window must start before it "
+                        "ends, between 00:00 and 24:00.",
+                        policy=policy.display_name,
+                    )
+                )
+            saturday_from = (
+                policy.contact_saturday_hour_from or policy.contact_hour_from
+            )
+            saturday_to = policy.contact_saturday_hour_to or policy.contact_hour_to
+            if not 0 <= saturday_from < saturday_to <= 24:
+                raise ValidationError(
+                    _(
+                        "Policy %(policy)s: on Saturdays the contact window must "
+                        "start before it ends.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains("contact_weekdays")
+    def _check_contact_weekdays(self):
+        for policy in self:
+            if not policy.contact_weekdays:
+                raise ValidationError(
+                    _(
+                        "Policy %(policy)s needs at least one contact day.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.onchange("compliance_profile")
+    def _onchange_compliance_profile(self):
+        values = COMPLIANCE_PROFILES.get(self.compliance_profile)
+        if not values:
+            return
+        values = dict(values)
+        weekday_codes = values.pop("weekdays")
+        self.update(values)
+        self.contact_weekdays = self.env["dunning.weekday"].search(
+            [("code", "in", weekday_codes)]
+        )
+
+    def _get_contact_window(self, country=None, around=None):
+        """The contact window of this policy for a debtor of ``country``.
+
+        :param country: ``res.country`` record of the debtor, for its holidays
+        :param around: date near which holidays matter (default: today)
+        :rtype: ContactWindow
+        """
+        self.ensure_one()
+        holidays = frozenset()
+        if self.skip_holidays and country:
+            start = around or fields.Date.context_today(self)
+            holidays = frozenset(
+                self.env["dunning.holiday"]
+                .sudo()
+                .search(
+                    [
+                        ("country_id", "=", country.id),
+                        ("date", ">=", start - timedelta(days=2)),
+                        ("date", "<=", start + timedelta(days=40)),
+                    ]
+                )
+                .mapped("date")
+            )
+        return ContactWindow(
+            hour_from=self.contact_hour_from,
+            hour_to=self.contact_hour_to,
+            weekdays=frozenset(self.contact_weekdays.mapped("code")),
+            holidays=holidays,
+            saturday_hour_to=self.contact_saturday_hour_to or None,
+            saturday_hour_from=self.contact_saturday_hour_from or None,
+        )
+
+    def _get_levels_by_rank(self):
+        """Levels from the earliest offset to the latest."""
+        self.ensure_one()
+        return self.level_ids.sorted(lambda level: (level.offset_days, level.id))
+
+    def action_view_levels(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_level_action"
+        )
+        action["domain"] = [("policy_id", "=", self.id)]
+        action["context"] = {"default_policy_id": self.id}
+        return action

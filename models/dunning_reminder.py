@@ -1,0 +1,886 @@
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+from odoo import _, api, fields, models, modules
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, split_every
+
+from ..services.contact_window import describe, is_open, next_opening
+from ..services.timezones import partner_timezones
+from .dunning_level import CHANNELS
+
+_logger = logging.getLogger(__name__)
+
+# Channels that reach the debtor and so must respect the contact window; a
+# collector activity is internal and can be created at any hour.
+DEBTOR_CHANNELS = {"email"}
+# A claim older than this is considered abandoned by a crashed worker.
+STALE_CLAIM = timedelta(minutes=30)
+OPEN_INVOICE_DOMAIN = [
+    ("state", "=", "posted"),
+    ("payment_state", "in", ("not_paid", "partial")),
+    ("amount_residual", ">", 0),
+]
+
+
+class DunningReminder(models.Model):
+    """A reminder to one customer on one channel: the outbox and the contact history.
+
+    Planning creates reminders in state ``queued``; dispatch sends them when the
+    customer's contact window is open, or defers them to the next opening. A
+    reminder that reached the customer is never deleted: it is the audit trail.
+    """
+
+    _name = "dunning.reminder"
+    _description = "Collection Reminder"
+    _order = "scheduled_at desc, id desc"
+    _check_company_auto = True
+
+    uuid = fields.Char(
+        string="Reference",
+        default=lambda self: str(uuid.uuid4()),
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        readonly=True,
+        default=lambda self: self.env.company,
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        readonly=True,
+        ondelete="restrict",
+    )
+    recipient_id = fields.Many2one(
+        "res.partner",
+        string="Recipient",
+        readonly=True,
+        help="The contact the message went to: the customer's invoicing address.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Collector",
+        index=True,
+        readonly=True,
+        compute="_compute_user_id",
+        store=True,
+    )
+    policy_id = fields.Many2one(related="level_id.policy_id", store=True, index=True)
+    level_id = fields.Many2one(
+        "dunning.level", required=True, index=True, readonly=True, ondelete="restrict"
+    )
+    tone = fields.Selection(related="level_id.tone")
+    channel = fields.Selection(selection=CHANNELS, required=True, readonly=True)
+    origin = fields.Selection(
+        [("plan", "Scheduled"), ("manual", "Sent by hand")],
+        default="plan",
+        required=True,
+        readonly=True,
+    )
+    state = fields.Selection(
+        [
+            ("queued", "Queued"),
+            ("deferred", "Deferred"),
+            ("sending", "Sending"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("read", "Read"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="queued",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    plan_date = fields.Date(
+        default=fields.Date.context_today, required=True, readonly=True, index=True
+    )
+    scheduled_at = fields.Datetime(
+        string="Scheduled",
+        default=fields.Datetime.now,
+        required=True,
+        readonly=True,
+        index=True,
+        help="Not sent before this moment: the next opening of the customer's "
+        "contact window when the reminder was deferred.",
+    )
+    claimed_at = fields.Datetime(readonly=True)
+    sent_at = fields.Datetime(string="Sent", readonly=True)
+    error_message = fields.Text(readonly=True)
+    attempt_count = fields.Integer(readonly=True)
+    deferral_count = fields.Integer(readonly=True)
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    amount_due = fields.Monetary(
+        readonly=True,
+        help="What the customer owed in this currency when the reminder was "
+        "planned or sent: open invoices minus open credit notes.",
+    )
+    move_ids = fields.Many2many(
+        "account.move",
+        "dunning_reminder_account_move_rel",
+        "reminder_id",
+        "move_id",
+        string="Invoices",
+        readonly=True,
+        help="The open invoices and credit notes the message listed.",
+    )
+    line_ids = fields.One2many(
+        "dunning.reminder.line", "reminder_id", string="Decisions", readonly=True
+    )
+    mail_id = fields.Many2one("mail.mail", string="Email", readonly=True)
+    message_id = fields.Many2one("mail.message", readonly=True)
+    activity_id = fields.Many2one(
+        "mail.activity", string="Activity", readonly=True, ondelete="set null"
+    )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_user_id(self):
+        for reminder in self:
+            partner = reminder.partner_id.with_company(reminder.company_id)
+            reminder.user_id = partner.dunning_collector_id or partner.user_id
+
+    @api.depends("level_id", "partner_id", "channel")
+    def _compute_display_name(self):
+        channel_labels = dict(self._fields["channel"]._description_selection(self.env))
+        for reminder in self:
+            reminder.display_name = _(
+                "%(level)s to %(partner)s by %(channel)s",
+                level=reminder.level_id.name or "",
+                partner=reminder.partner_id.display_name or "",
+                channel=channel_labels.get(reminder.channel, ""),
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_contacted(self):
+        if any(r.state not in ("queued", "deferred", "cancelled") for r in self):
+            raise UserError(
+                _(
+                    "A reminder that was sent or attempted is part of the contact "
+                    "history and cannot be deleted."
+                )
+            )
+
+    # ------------------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------------------
+
+    def action_cancel(self):
+        pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
+        pending.write({"state": "cancelled", "error_message": _("Cancelled by hand.")})
+        return True
+
+    def action_retry(self):
+        failed = self.filtered(lambda r: r.state == "failed")
+        failed.write(
+            {
+                "state": "queued",
+                "scheduled_at": fields.Datetime.now(),
+                "error_message": False,
+            }
+        )
+        return True
+
+    def action_send_now(self):
+        """Dispatch these reminders now (still inside the contact window only)."""
+        pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
+        pending._dispatch(fields.Datetime.now())
+        return True
+
+    # ------------------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _cron_plan(self, batch_size=1000):
+        """Decide, for every company, which invoices reached a level today."""
+        today = fields.Date.context_today(self)
+        companies = self.env["res.company"].search([])
+        for done, company in enumerate(companies, start=1):
+            self.with_company(company)._plan_company(company, today, batch_size)
+            self.env["ir.cron"]._notify_progress(
+                done=done, remaining=len(companies) - done
+            )
+
+    @api.model
+    def _cron_dispatch(self, batch_size=200):
+        """Send every due reminder whose customer may be contacted now."""
+        now = fields.Datetime.now()
+        self._recover_stale_claims(now)
+        done = 0
+        while True:
+            reminders = self._claim_due(now, batch_size)
+            if not reminders:
+                break
+            reminders._dispatch(now)
+            done += len(reminders)
+            remaining = self.search_count(
+                [("state", "in", ("queued", "deferred")), ("scheduled_at", "<=", now)]
+            )
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            self._commit_between_batches()
+
+    # ------------------------------------------------------------------------------
+    # Planning
+    # ------------------------------------------------------------------------------
+
+    def _plan_company(self, company, today, batch_size=1000):
+        """Plan the reminders of one company; returns the reminders created.
+
+        Set-based: one query finds every invoice that reached a higher level, then
+        each batch of customers costs a fixed number of queries, whatever the
+        number of invoices.
+        """
+        candidates = self._plan_candidates(company, today)
+        if not candidates:
+            return self.browse()
+        by_partner = defaultdict(list)
+        for row in candidates:
+            by_partner[row["partner_id"]].append(row)
+        created = self.browse()
+        for partner_ids in split_every(batch_size, list(by_partner)):
+            batch = {pid: by_partner[pid] for pid in partner_ids}
+            created |= self._plan_batch(company, today, batch)
+            self._commit_between_batches()
+        return created
+
+    def _plan_candidates(self, company, today):
+        """Open invoices of ``company`` whose highest reached level is above theirs.
+
+        Raw SQL because the reached level is a per-invoice lateral join over the
+        policy's levels, and the partner's policy is company-dependent (jsonb):
+        the ORM would need one query per invoice.
+        """
+        self.env.flush_all()
+        default_policy = company.dunning_policy_id
+        query = SQL(
+            """
+            WITH invoice AS (
+                SELECT move.id,
+                       move.commercial_partner_id AS partner_id,
+                       move.currency_id,
+                       move.invoice_date_due,
+                       move.amount_residual_signed,
+                       move.dunning_level_id,
+                       COALESCE(
+                           (partner.dunning_policy_id ->> %(company_key)s)::int,
+                           %(default_policy)s
+                       ) AS policy_id
+                  FROM account_move move
+                  JOIN res_partner partner ON partner.id = move.commercial_partner_id
+                 WHERE move.company_id = %(company_id)s
+                   AND move.move_type = 'out_invoice'
+                   AND move.state = 'posted'
+                   AND move.payment_state IN ('not_paid', 'partial')
+                   AND move.amount_residual > 0
+                   AND move.invoice_date_due IS NOT NULL
+                   AND move.dunning_excluded IS NOT TRUE
+                   AND partner.dunning_excluded IS NOT TRUE
+                   AND (partner.dunning_paused_until IS NULL
+                        OR partner.dunning_paused_until < %(today)s)
+            )
+            SELECT invoice.id AS move_id,
+                   invoice.partner_id,
+                   invoice.currency_id,
+                   invoice.policy_id,
+                   reached.id AS level_id,
+                   reached.offset_days
+              FROM invoice
+              JOIN dunning_policy policy
+                ON policy.id = invoice.policy_id AND policy.active
+              JOIN LATERAL (
+                    SELECT level.id, level.offset_days
+                      FROM dunning_level level
+                     WHERE level.policy_id = invoice.policy_id
+                       AND invoice.invoice_date_due + level.offset_days <= %(today)s
+                  ORDER BY level.offset_days DESC
+                     LIMIT 1
+                   ) reached ON TRUE
+              LEFT JOIN dunning_level current_level
+                ON current_level.id = invoice.dunning_level_id
+             WHERE invoice.amount_residual_signed >= COALESCE(policy.min_amount, 0)
+               AND (current_level.id IS NULL
+                    OR current_level.policy_id != invoice.policy_id
+                    OR current_level.offset_days < reached.offset_days)
+               AND NOT EXISTS (
+                    SELECT 1
+                      FROM dunning_reminder recent
+                     WHERE recent.partner_id = invoice.partner_id
+                       AND recent.company_id = %(company_id)s
+                       AND recent.state != 'cancelled'
+                       AND recent.plan_date
+                           > %(today)s - policy.min_days_between_reminders
+                   )
+             ORDER BY invoice.partner_id, invoice.id
+            """,
+            company_key=str(company.id),
+            default_policy=default_policy.id or None,
+            company_id=company.id,
+            today=today,
+        )
+        self.env.cr.execute(query)
+        return self.env.cr.dictfetchall()
+
+    def _plan_batch(self, company, today, rows_by_partner):
+        """Create the reminders of a batch of customers and take their decisions."""
+        levels = self.env["dunning.level"].browse(
+            {row["level_id"] for rows in rows_by_partner.values() for row in rows}
+        )
+        channels_by_level = {level.id: level._get_channels() for level in levels}
+        offset_by_level = {level.id: level.offset_days for level in levels}
+        statements = self._statement_moves(company, list(rows_by_partner))
+
+        reminder_vals = []
+        decisions = []  # (index in reminder_vals, move_id, level_id, channel)
+        for partner_id, rows in rows_by_partner.items():
+            groups = defaultdict(list)
+            for row in rows:
+                for channel in channels_by_level[row["level_id"]]:
+                    groups[(row["currency_id"], channel)].append(row)
+            for (currency_id, channel), group_rows in groups.items():
+                top = max(group_rows, key=lambda r: offset_by_level[r["level_id"]])
+                moves = statements.get((partner_id, currency_id), [])
+                reminder_vals.append(
+                    {
+                        "company_id": company.id,
+                        "partner_id": partner_id,
+                        "level_id": top["level_id"],
+                        "channel": channel,
+                        "currency_id": currency_id,
+                        "plan_date": today,
+                        "move_ids": [fields.Command.set([m[0] for m in moves])],
+                        "amount_due": sum(m[1] for m in moves),
+                    }
+                )
+                index = len(reminder_vals) - 1
+                decisions.extend(
+                    (index, row["move_id"], row["level_id"], channel)
+                    for row in group_rows
+                )
+        reminders = self.create(reminder_vals)
+        taken = self._insert_decisions(
+            [
+                (reminders[index].id, move_id, level_id, channel, company.id)
+                for index, move_id, level_id, channel in decisions
+            ]
+        )
+        # Another worker took these decisions first: its reminders stand, ours go.
+        duplicates = reminders.filtered(lambda r: r.id not in taken)
+        if duplicates:
+            duplicates.unlink()
+        self._update_invoice_levels(
+            [
+                (move_id, level_id)
+                for index, move_id, level_id, _channel in decisions
+                if reminders[index].id in taken
+            ]
+        )
+        return reminders - duplicates
+
+    def _statement_moves(self, company, partner_ids):
+        """Open invoices and credit notes per (customer, currency), in one query.
+
+        :return: {(partner_id, currency_id): [(move_id, signed residual), ...]}
+        """
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, commercial_partner_id, currency_id,
+                       CASE WHEN move_type = 'out_refund'
+                            THEN -amount_residual ELSE amount_residual END
+                  FROM account_move
+                 WHERE company_id = %(company_id)s
+                   AND commercial_partner_id = ANY(%(partner_ids)s)
+                   AND move_type IN ('out_invoice', 'out_refund')
+                   AND state = 'posted'
+                   AND payment_state IN ('not_paid', 'partial')
+                   AND amount_residual > 0
+                   AND dunning_excluded IS NOT TRUE
+              ORDER BY invoice_date_due, id
+                """,
+                company_id=company.id,
+                partner_ids=partner_ids,
+            )
+        )
+        statements = defaultdict(list)
+        for move_id, partner_id, currency_id, residual in self.env.cr.fetchall():
+            statements[(partner_id, currency_id)].append((move_id, residual))
+        return statements
+
+    def _insert_decisions(self, rows):
+        """Insert decision rows, skipping those already taken; return reminder ids.
+
+        Raw SQL for ``ON CONFLICT DO NOTHING``: the unique key, not a check in
+        Python, is what makes planning idempotent across workers and crashes.
+        """
+        if not rows:
+            return set()
+        reminder_ids, move_ids, level_ids, channels, company_ids = zip(*rows)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO dunning_reminder_line
+                       (reminder_id, move_id, level_id, channel, company_id,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT reminder_id, move_id, level_id, channel, company_id,
+                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
+                       NOW() AT TIME ZONE 'UTC'
+                  FROM UNNEST(%(reminder_ids)s::int[], %(move_ids)s::int[],
+                              %(level_ids)s::int[], %(channels)s::varchar[],
+                              %(company_ids)s::int[])
+                       AS decision(reminder_id, move_id, level_id, channel,
+                                   company_id)
+                    ON CONFLICT (move_id, level_id, channel) DO NOTHING
+             RETURNING reminder_id
+                """,
+                uid=self.env.uid,
+                reminder_ids=list(reminder_ids),
+                move_ids=list(move_ids),
+                level_ids=list(level_ids),
+                channels=list(channels),
+                company_ids=list(company_ids),
+            )
+        )
+        taken = {row[0] for row in self.env.cr.fetchall()}
+        self.env["dunning.reminder.line"].invalidate_model()
+        self.invalidate_model(["line_ids"])
+        return taken
+
+    def _update_invoice_levels(self, move_levels):
+        """Move invoices to their new level in one statement.
+
+        Raw SQL so that a batch of thousands of invoices costs one query; the next
+        reminder date is derived the same way as ``_compute_dunning_next_date``.
+        """
+        if not move_levels:
+            return
+        move_ids, level_ids = zip(*dict(move_levels).items())
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move move
+                   SET dunning_level_id = decision.level_id,
+                       dunning_last_date = %(today)s,
+                       dunning_next_date = move.invoice_date_due + (
+                           SELECT MIN(next_level.offset_days)
+                             FROM dunning_level next_level
+                             JOIN dunning_level level
+                               ON level.id = decision.level_id
+                            WHERE next_level.policy_id = level.policy_id
+                              AND next_level.offset_days > level.offset_days
+                       )
+                  FROM UNNEST(%(move_ids)s::int[], %(level_ids)s::int[])
+                       AS decision(move_id, level_id)
+                 WHERE move.id = decision.move_id
+                """,
+                today=fields.Date.context_today(self),
+                move_ids=list(move_ids),
+                level_ids=list(level_ids),
+            )
+        )
+        self.env["account.move"].invalidate_model(
+            ["dunning_level_id", "dunning_last_date", "dunning_next_date"]
+        )
+
+    # ------------------------------------------------------------------------------
+    # Dispatch
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _claim_due(self, now, limit):
+        """Lock a batch of due reminders; a concurrent worker skips them."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id
+                  FROM dunning_reminder
+                 WHERE state IN ('queued', 'deferred')
+                   AND scheduled_at <= %(now)s
+              ORDER BY scheduled_at, id
+                 LIMIT %(limit)s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                now=now,
+                limit=limit,
+            )
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _recover_stale_claims(self, now):
+        """Settle reminders left in ``sending`` by a worker that died.
+
+        Email and activity reminders are sent in the same transaction that marks
+        them sent, so a claim without its email or activity was never sent and
+        can safely go back to the queue; one with them was sent.
+        """
+        stale = self.search(
+            [("state", "=", "sending"), ("claimed_at", "<", now - STALE_CLAIM)]
+        )
+        for reminder in stale:
+            if reminder.mail_id or reminder.message_id or reminder.activity_id:
+                reminder.write({"state": "sent", "sent_at": reminder.claimed_at})
+            else:
+                reminder.write({"state": "queued", "claimed_at": False})
+
+    def _dispatch(self, now):
+        """Send, defer or cancel each reminder of ``self``; never raises."""
+        trigger_times = set()
+        for reminder in self:
+            if reminder.state not in ("queued", "deferred"):
+                continue
+            reminder.write(
+                {
+                    "state": "sending",
+                    "claimed_at": now,
+                    "attempt_count": reminder.attempt_count + 1,
+                }
+            )
+            when = reminder._dispatch_one(now)
+            if when:
+                trigger_times.add(when)
+        if trigger_times:
+            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
+                at=sorted(trigger_times)
+            )
+        if self.filtered(lambda r: r.state == "sent" and r.mail_id):
+            # Emails wait in Odoo's mail queue: wake its cron instead of waiting
+            # for its next run.
+            mail_cron = self.env.ref(
+                "mail.ir_cron_mail_scheduler_action", raise_if_not_found=False
+            )
+            if mail_cron:
+                mail_cron._trigger()
+
+    def _dispatch_one(self, now):
+        """Send this reminder if allowed now; return the deferral time, if any."""
+        self.ensure_one()
+        partner = self.partner_id
+        if partner.dunning_excluded:
+            self._set_cancelled(_("The customer is excluded from collections."))
+            return None
+        if partner.dunning_paused_until and partner.dunning_paused_until >= now.date():
+            resume = datetime.combine(
+                partner.dunning_paused_until + timedelta(days=1), time.min
+            )
+            self._set_deferred(
+                resume,
+                _(
+                    "Collections are paused for this customer until %(date)s.",
+                    date=partner.dunning_paused_until,
+                ),
+            )
+            return resume
+        moves = self._get_statement_moves()
+        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
+            self._set_cancelled(_("Nothing is left to collect."))
+            return None
+        if self.line_ids and not any(
+            m._is_dunning_open() for m in self.line_ids.move_id
+        ):
+            self._set_cancelled(_("The invoices this reminder was about are settled."))
+            return None
+        if self.channel in DEBTOR_CHANNELS:
+            window, zones = self._contact_window()
+            if not is_open(window, now, zones):
+                opening = next_opening(window, now, zones)
+                if not opening:
+                    self._set_failed(
+                        _(
+                            "The contact window %(window)s never opens in the "
+                            "customer's time zones (%(zones)s) within a month.",
+                            window=describe(window),
+                            zones=", ".join(zones),
+                        )
+                    )
+                    return None
+                self._set_deferred(
+                    opening,
+                    _(
+                        "Outside the contact window %(window)s in %(zones)s.",
+                        window=describe(window),
+                        zones=", ".join(zones),
+                    ),
+                )
+                return opening
+        try:
+            with self.env.cr.savepoint():
+                self.move_ids = moves
+                self.amount_due = sum(
+                    -m.amount_residual if m.move_type == "out_refund"
+                    else m.amount_residual
+                    for m in moves
+                )
+                getattr(self, f"_send_{self.channel}")()
+                self.write({"state": "sent", "sent_at": now})
+        except (UserError, ValidationError, ValueError) as error:
+            self._set_failed(str(error))
+        except Exception as error:  # noqa: BLE001
+            # One broken reminder must not block the queue behind it: record the
+            # failure on the reminder and keep the trace for the administrator.
+            _logger.exception("Reminder %s could not be sent", self.uuid)
+            self._set_failed(_("Unexpected error: %(error)s", error=error))
+        return None
+
+    def _set_cancelled(self, reason):
+        self.write({"state": "cancelled", "error_message": reason})
+
+    def _set_failed(self, reason):
+        _logger.info("Reminder %s failed: %s", self.uuid, reason)
+        self.write({"state": "failed", "error_message": reason})
+
+    def _set_deferred(self, when, reason):
+        self.write(
+            {
+                "state": "deferred",
+                "scheduled_at": when,
+                "claimed_at": False,
+                "deferral_count": self.deferral_count + 1,
+                "error_message": reason,
+            }
+        )
+
+    def _contact_window(self):
+        """The policy's window for this customer, and the zones it must fit."""
+        partner = self.partner_id
+        recipient = self.recipient_id or partner
+        zones = partner_timezones(
+            recipient.tz or partner.tz,
+            (recipient.country_id or partner.country_id).code,
+            (recipient.state_id or partner.state_id).code,
+        )
+        if not zones:
+            # No zone can be derived from the customer: the company's zone is an
+            # explicit, logged fallback, never a silent one.
+            company_partner = self.company_id.partner_id
+            zones = partner_timezones(
+                company_partner.tz,
+                company_partner.country_id.code,
+                company_partner.state_id.code,
+            ) or ("UTC",)
+            _logger.info(
+                "Customer %s has no time zone; using %s", partner.id, ", ".join(zones)
+            )
+        country = recipient.country_id or partner.country_id
+        return self.policy_id._get_contact_window(country), zones
+
+    def _get_statement_moves(self):
+        """Open invoices and credit notes of the customer in this currency, now."""
+        self.ensure_one()
+        return self.env["account.move"].search(
+            [
+                *OPEN_INVOICE_DOMAIN,
+                ("company_id", "=", self.company_id.id),
+                ("commercial_partner_id", "=", self.partner_id.id),
+                ("currency_id", "=", self.currency_id.id),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("dunning_excluded", "=", False),
+            ],
+            order="invoice_date_due, id",
+        )
+
+    # ------------------------------------------------------------------------------
+    # Channels: one ``_send_<channel>`` method each
+    # ------------------------------------------------------------------------------
+
+    def _send_email(self):
+        self.ensure_one()
+        template = self.level_id.mail_template_id
+        if not template:
+            raise UserError(
+                _("Level %(level)s has no email template.", level=self.level_id.name)
+            )
+        recipient = self._get_email_recipient()
+        if not recipient.email:
+            raise UserError(
+                _(
+                    "%(partner)s has no email address.",
+                    partner=recipient.display_name,
+                )
+            )
+        self.recipient_id = recipient
+        email_values = {"recipient_ids": [fields.Command.set(recipient.ids)]}
+        notes = []
+        if self.level_id.attach_invoice_pdf:
+            attachments, notes = self._get_invoice_pdfs()
+            email_values["attachment_ids"] = [fields.Command.set(attachments.ids)]
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .browse(
+                template.sudo().send_mail(
+                    self.id,
+                    email_values=email_values,
+                    email_layout_xmlid="mail.mail_notification_light",
+                )
+            )
+        )
+        self.write(
+            {
+                "mail_id": mail.id,
+                "message_id": mail.mail_message_id.id,
+                "error_message": "\n".join(notes) or False,
+            }
+        )
+        self._log_contact(mail.body or mail.body_html, mail.subject)
+
+    def _send_activity(self):
+        self.ensure_one()
+        level = self.level_id
+        invoices = self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        user = self.user_id or invoices[:1].invoice_user_id or self.env.user
+        activity = self.partner_id.activity_schedule(
+            activity_type_id=level.activity_type_id.id,
+            summary=level.activity_summary or level.name,
+            note=self._activity_note(invoices),
+            user_id=user.id,
+        )
+        self.activity_id = activity
+        self._log_contact(
+            _(
+                "Collection activity %(summary)s scheduled for %(user)s.",
+                summary=activity.summary,
+                user=user.name,
+            ),
+            None,
+        )
+
+    def _activity_note(self, invoices):
+        lines = "".join(
+            f"<li>{invoice.name}: {invoice.currency_id.format(invoice.amount_residual)}"
+            f" ({invoice.invoice_date_due})</li>"
+            for invoice in invoices
+        )
+        return _(
+            "Call the customer about %(total)s due.<ul>%(lines)s</ul>",
+            total=self.currency_id.format(self.amount_due),
+            lines=lines,
+        )
+
+    def _get_email_recipient(self):
+        """The customer's invoicing contact, else the customer itself."""
+        address_id = self.partner_id.address_get(["invoice"])["invoice"]
+        recipient = self.env["res.partner"].browse(address_id)
+        return recipient if recipient.email else self.partner_id
+
+    def _get_invoice_pdfs(self):
+        """The PDF of every listed invoice: the one already sent, or a new one.
+
+        A PDF that cannot be rendered does not hold the reminder back: the email
+        links every invoice anyway. Returns the attachments and what was missed.
+        """
+        invoices = self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        attachments = invoices.invoice_pdf_report_id
+        missing = invoices.filtered(lambda m: not m.invoice_pdf_report_id)
+        notes = []
+        for invoice in missing:
+            try:
+                content, _report_type = (
+                    self.env["ir.actions.report"]
+                    .sudo()
+                    ._render_qweb_pdf("account.account_invoices", invoice.ids)
+                )
+            except UserError as error:
+                notes.append(
+                    _(
+                        "The PDF of %(invoice)s could not be attached: %(error)s",
+                        invoice=invoice.name,
+                        error=error,
+                    )
+                )
+                continue
+            attachments |= self.env["ir.attachment"].create(
+                {
+                    "name": invoice._get_invoice_report_filename(),
+                    "raw": content,
+                    "mimetype": "application/pdf",
+                    "res_model": "dunning.reminder",
+                    "res_id": self.id,
+                }
+            )
+        return attachments, notes
+
+    def _log_contact(self, body, subject):
+        """Leave the contact in the customer's and the invoices' chatter."""
+        channel = dict(self._fields["channel"]._description_selection(self.env))[
+            self.channel
+        ]
+        note = _(
+            "Collection reminder %(level)s sent by %(channel)s.",
+            level=self.level_id.name,
+            channel=channel,
+        )
+        self.partner_id._message_log_batch(
+            bodies={self.partner_id.id: body or note},
+            subject=subject or note,
+        )
+        invoices = self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        if invoices:
+            invoices._message_log_batch(bodies=dict.fromkeys(invoices.ids, note))
+
+    # ------------------------------------------------------------------------------
+    # Helpers used by templates
+    # ------------------------------------------------------------------------------
+
+    def _get_template_invoices(self):
+        """Invoices listed in the message, oldest due first."""
+        self.ensure_one()
+        return self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+
+    def _get_template_credit_notes(self):
+        self.ensure_one()
+        return self.move_ids.filtered(lambda m: m.move_type == "out_refund")
+
+    def _get_triggering_invoices(self):
+        """Invoices whose reaching a level caused this reminder."""
+        self.ensure_one()
+        return self.line_ids.move_id
+
+    def _get_statement_html(self):
+        """The statement table of the message, rendered in the current language."""
+        self.ensure_one()
+        invoices = self._get_template_invoices()
+        credit_notes = self._get_template_credit_notes()
+        return self.env["ir.qweb"]._render(
+            "account_dunning.dunning_reminder_statement",
+            {
+                "reminder": self,
+                "invoices": invoices,
+                "credit_notes": credit_notes,
+                "triggering": self._get_triggering_invoices(),
+                "total": sum(invoices.mapped("amount_residual"))
+                - sum(credit_notes.mapped("amount_residual")),
+                "bank_accounts": self.company_id.partner_id.bank_ids,
+            },
+        )
+
+    def _get_invoice_link(self, invoice):
+        """Absolute link to the invoice's customer page, with its access token."""
+        return invoice.get_base_url() + invoice._get_share_url(redirect=True)
+
+    def _days_late(self, invoice):
+        today = fields.Date.context_today(self)
+        return (today - invoice.invoice_date_due).days if invoice.invoice_date_due else 0
+
+    # ------------------------------------------------------------------------------
+    # Transactions
+    # ------------------------------------------------------------------------------
+
+    def _commit_between_batches(self):
+        # Crons commit each batch so that a crash or a time-out keeps the work done
+        # so far; tests run in a single transaction that must not be committed.
+        if not modules.module.current_test:
+            self.env.cr.commit()
+

@@ -1,0 +1,33 @@
+from odoo import api, fields, models
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    dunning_policy_id = fields.Many2one(
+        "dunning.policy",
+        string="Default Collection Policy",
+        domain="[('company_id', '=', id)]",
+        help="The collection policy of customers that have none of their own.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        companies.filtered(lambda c: not c.dunning_policy_id)._dunning_create_policy()
+        return companies
+
+    def _dunning_create_policy(self):
+        """Give each company a copy of the shipped default policy."""
+        template = self.env.ref(
+            "account_dunning.dunning_policy_default", raise_if_not_found=False
+        )
+        if not template:
+            return
+        for company in self:
+            if template.company_id == company:
+                company.dunning_policy_id = template
+                continue
+            company.dunning_policy_id = template.sudo().copy(
+                {"company_id": company.id, "name": template.name}
+            )
