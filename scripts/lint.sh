@@ -10,14 +10,18 @@ ensure_addons_link
 cd "$REPO"
 failed=()
 run() {
-    log "$*"
-    "$@" || failed+=("$1")
+    local name="$1"
+    shift
+    log "$name: ${*#"$VENV/bin/"}"
+    "$@" || failed+=("$name")
 }
-run "$VENV/bin/ruff" check .
-run "$VENV/bin/ruff" format --check .
+run ruff-check "$VENV/bin/ruff" check .
+run ruff-format "$VENV/bin/ruff" format --check .
 # Through the symlink, so the checks see the technical name account_dunning.
-run "$VENV/bin/pylint" --rcfile="$REPO/.pylintrc" "$ADDONS_DIR/$ADDON"
-run "$VENV/bin/oca-checks-odoo-module" "$ADDONS_DIR/$ADDON"
+# --source-roots: pylint resolves the symlink, then would look for the package
+# above the clone's folder.
+run pylint-odoo "$VENV/bin/pylint" --rcfile="$REPO/.pylintrc" --source-roots="$ADDONS_DIR" "$ADDONS_DIR/$ADDON"
+run oca-checks-odoo-module "$VENV/bin/oca-checks-odoo-module" "$ADDONS_DIR/$ADDON"
 
 if ((${#failed[@]})); then
     die "lint failed: ${failed[*]}"
