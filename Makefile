@@ -42,9 +42,8 @@ format: ## ruff format + ruff check --fix
 bench: ## benchmarks: bench/run.py --sizes $(BENCH_SIZES)
 	@bash scripts/bench.sh
 
-wheel: ## build the odoo-addon-account_dunning wheel into dist/
-	@bash -c 'source scripts/lib.sh && ensure_python_deps && ensure_addons_link && \
-		"$$VPY" -m pip wheel --no-deps --no-build-isolation -w "$$REPO/dist" "$$ADDONS_DIR/$$ADDON"'
+wheel: ## build the odoo-addon-account_dunning wheel of HEAD into dist/
+	@bash scripts/wheel.sh
 
 clean: ## remove .build (config, downloads, stamps); keeps .venv and the databases
 	rm -rf .build dist build .pytest_cache .ruff_cache
