@@ -27,6 +27,7 @@
         "views/dunning_level_views.xml",
         "views/dunning_holiday_views.xml",
         "views/mail_template_views.xml",
+        "wizards/dunning_reminder_send_views.xml",
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",
