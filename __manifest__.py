@@ -27,7 +27,12 @@
         "views/dunning_level_views.xml",
         "views/dunning_holiday_views.xml",
         "views/mail_template_views.xml",
+        # Before the views whose buttons open it.
         "wizards/dunning_reminder_send_views.xml",
+        "views/account_move_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/dunning_menus.xml",
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",
