@@ -88,8 +88,14 @@ stamp_set() { mkdir -p "$STAMPS" && printf '%s' "$2" >"$STAMPS/$1"; }
 # Odoo source
 # --------------------------------------------------------------------------
 
-# Sets ODOO_DIR to a local Odoo source tree, downloading ODOO_SRC when it is a URL.
+# Sets ODOO_DIR to a local Odoo source tree, downloading and unpacking ODOO_SRC when
+# it is a tarball (URL or file) into .build/odoo-src, once per URL: remove that
+# folder (or make clean) to fetch a newer "latest" tarball.
 resolve_odoo_src() {
+    if [[ -f "$ODOO_SRC" ]]; then
+        # A tarball on disk: same as its file:// URL.
+        ODOO_SRC="file://$(realpath "$ODOO_SRC")"
+    fi
     case "$ODOO_SRC" in
     http://* | https://* | file://*)
         ODOO_DIR="$BUILD/odoo-src"
@@ -99,7 +105,10 @@ resolve_odoo_src() {
         log "Downloading Odoo source from $ODOO_SRC"
         mkdir -p "$BUILD"
         rm -rf "$ODOO_DIR" "$BUILD/odoo-src.tmp" "$BUILD/odoo-src.tar.gz"
-        curl -fL --retry 3 --connect-timeout 30 -o "$BUILD/odoo-src.tar.gz" "$ODOO_SRC"
+        local progress=-sS
+        [[ -t 2 ]] && progress=--progress-bar
+        curl -fL "$progress" --retry 3 --connect-timeout 30 -o "$BUILD/odoo-src.tar.gz" "$ODOO_SRC" ||
+            die "downloading $ODOO_SRC failed: set ODOO_SRC to an Odoo 18.0 source tree or tarball"
         mkdir -p "$BUILD/odoo-src.tmp"
         tar -xzf "$BUILD/odoo-src.tar.gz" -C "$BUILD/odoo-src.tmp" --strip-components=1
         mv "$BUILD/odoo-src.tmp" "$ODOO_DIR"
