@@ -1,13 +1,18 @@
 import logging
 import uuid
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, split_every
 
-from ..services.contact_window import describe, is_open, next_opening
+from ..services.contact_window import (
+    describe,
+    is_open,
+    next_opening,
+    resolve_zone,
+)
 from ..services.timezones import partner_timezones
 from .dunning_level import CHANNELS
 
@@ -571,15 +576,19 @@ class DunningReminder(models.Model):
         if partner.dunning_excluded:
             self._set_cancelled(_("The customer is excluded from collections."))
             return None
-        if partner.dunning_paused_until and partner.dunning_paused_until >= now.date():
-            resume = datetime.combine(
-                partner.dunning_paused_until + timedelta(days=1), time.min
-            )
+        window, zones = self._contact_window()
+        paused_until = partner.dunning_paused_until
+        if paused_until and paused_until >= local_date(now, zones):
+            # The pause covers its last day in the customer's own calendar: resume
+            # at the first opening after local midnight in every zone.
+            resume = max(local_midnight_utc(paused_until + timedelta(days=1), zones))
+            if self.channel in DEBTOR_CHANNELS:
+                resume = next_opening(window, resume, zones) or resume
             self._set_deferred(
                 resume,
                 _(
                     "Collections are paused for this customer until %(date)s.",
-                    date=partner.dunning_paused_until,
+                    date=paused_until,
                 ),
             )
             return resume
@@ -593,7 +602,6 @@ class DunningReminder(models.Model):
             self._set_cancelled(_("The invoices this reminder was about are settled."))
             return None
         if self.channel in DEBTOR_CHANNELS:
-            window, zones = self._contact_window()
             if not is_open(window, now, zones):
                 opening = next_opening(window, now, zones)
                 if not opening:
@@ -741,7 +749,9 @@ class DunningReminder(models.Model):
         level = self.level_id
         invoices = self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
         user = self.user_id or invoices[:1].invoice_user_id or self.env.user
-        activity = self.partner_id.activity_schedule(
+        # The collector may not be allowed to edit contacts; scheduling the
+        # activity is the engine's job, not a contact edit.
+        activity = self.partner_id.sudo().activity_schedule(
             activity_type_id=level.activity_type_id.id,
             summary=level.activity_summary or level.name,
             note=self._activity_note(invoices),
@@ -844,9 +854,10 @@ class DunningReminder(models.Model):
         return self.move_ids.filtered(lambda m: m.move_type == "out_refund")
 
     def _get_triggering_invoices(self):
-        """Invoices whose reaching a level caused this reminder."""
+        """Invoices whose reaching a level caused this reminder (all of them for a
+        reminder sent by hand)."""
         self.ensure_one()
-        return self.line_ids.move_id
+        return self.line_ids.move_id or self._get_template_invoices()
 
     def _get_statement_html(self):
         """The statement table of the message, rendered in the current language."""
@@ -884,3 +895,18 @@ class DunningReminder(models.Model):
         if not modules.module.current_test:
             self.env.cr.commit()
 
+
+def local_date(now_utc, zones):
+    """The earliest calendar date among ``zones`` at the naive UTC ``now_utc``."""
+    aware = now_utc.replace(tzinfo=UTC)
+    return min(aware.astimezone(resolve_zone(zone)).date() for zone in zones)
+
+
+def local_midnight_utc(day, zones):
+    """Midnight starting ``day`` in each of ``zones``, as naive UTC datetimes."""
+    return [
+        datetime.combine(day, time.min, tzinfo=resolve_zone(zone))
+        .astimezone(UTC)
+        .replace(tzinfo=None)
+        for zone in zones
+    ]

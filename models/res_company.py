@@ -24,10 +24,13 @@ class ResCompany(models.Model):
         )
         if not template:
             return
-        for company in self:
+        # Whoever may create a company gets its policy, even without the
+        # Collection Manager role.
+        template = template.sudo()
+        for company in self.sudo():
             if template.company_id == company:
                 company.dunning_policy_id = template
                 continue
-            company.dunning_policy_id = template.sudo().copy(
+            company.dunning_policy_id = template.copy(
                 {"company_id": company.id, "name": template.name}
             )
