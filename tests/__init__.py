@@ -3,3 +3,4 @@ from . import test_plan
 from . import test_dispatch
 from . import test_contact_window
 from . import test_security
+from . import test_email_smtp

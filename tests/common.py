@@ -99,7 +99,7 @@ class DunningCommon(AccountTestInvoicingCommon):
     def _create_customer(
         cls, name, tz="America/Mexico_City", country=None, state=None, **values
     ):
-        slug = "".join(c for c in name.lower() if c.isalnum())[:20]
+        slug = "".join(c for c in name.lower() if c.isascii() and c.isalnum())[:20]
         return cls.env["res.partner"].create(
             {
                 "name": name,
