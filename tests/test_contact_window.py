@@ -98,6 +98,38 @@ class TestContactWindow(DunningCommon):
         self.assertEqual(cancun.state, "deferred")
         self.assertEqual(cancun.scheduled_at, datetime(2026, 11, 25, 13, 0))
 
+    def test_invoicing_contact_is_contacted_inside_its_own_window(self):
+        # The customer's head office is in Mexico City, its accounts payable in
+        # Tijuana: the email reaches Tijuana, so Tijuana's hours apply.
+        self.env["res.partner"].create(
+            {
+                "name": "Cuentas por pagar Tijuana",
+                "type": "invoice",
+                "parent_id": self.customer.id,
+                "email": "cxp.tijuana@ferreteria.example.com",
+                "tz": "America/Tijuana",
+            }
+        )
+        # 14:30 UTC: 08:30 in Mexico City, 06:30 in Tijuana.
+        self.plan_and_dispatch_at(datetime(2026, 11, 24, 14, 30))
+        reminder = self.reminders(self.customer)
+        self.assertEqual(reminder.state, "deferred")
+        self.assertEqual(reminder.scheduled_at, OPENING_TIJUANA)
+
+    def test_deferred_reminder_still_counts_against_the_next_one(self):
+        # Friday evening in Mexico City: the reminder waits for Monday morning.
+        # On Monday another invoice reaches a level, three days after the first
+        # reminder was planned; the customer must still not get two emails at
+        # Monday's opening.
+        friday, monday = date(2026, 11, 27), date(2026, 11, 30)
+        self.create_invoice(due=monday + timedelta(days=3))
+        self.plan_on(friday)
+        self.dispatch_at(datetime(2026, 11, 28, 3, 0))  # Friday 21:00 local
+        self.assertEqual(self.reminders(self.customer).state, "deferred")
+        self.plan_on(monday)
+        self.dispatch_at(datetime(2026, 11, 30, 14, 0))
+        self.assertEqual(len(self.mails(self.customer)), 1)
+
     def test_state_without_time_zone_gives_the_zone_quintana_roo(self):
         customer = self._create_customer(
             "Tours Tulum", tz=False, state=self.env.ref("base.state_mx_q_roo")

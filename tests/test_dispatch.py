@@ -130,6 +130,17 @@ class TestDispatchEmail(DunningCommon):
         self.assertFalse(self.mails(self.customer))
         self.assertNotEqual(self.reminders(self.customer).state, "sent")
 
+    def test_invoice_excluded_after_planning_is_not_reminded(self):
+        # A dispute: the overdue invoice is taken out of collection before the
+        # reminder about it goes out; the other invoice is not due for weeks.
+        self.create_invoice(due=TUESDAY + days(20))
+        with freeze_time(TUESDAY_NOON_MX):
+            self.plan()
+            self.invoice.action_dunning_exclude()
+            self.dispatch()
+        self.assertEqual(self.reminders(self.customer).state, "cancelled")
+        self.assertFalse(self.mails(self.customer))
+
     def test_level_with_pdfs_attaches_each_listed_invoice(self):
         self.levels[1].attach_invoice_pdf = True
         other = self.create_invoice(due=TUESDAY + days(10))
@@ -275,6 +286,13 @@ class TestPaymentStopsReminders(DunningCommon):
         self.assertEqual(reminder.state, "sent")
         self.assertEqual(reminder.move_ids, other)
         self.assertAlmostEqual(reminder.amount_due, 300.0)
+
+    def test_invoice_reset_to_draft_cancels_the_queued_reminder(self):
+        self.plan_on(TUESDAY)
+        reminder = self.reminders(self.customer)
+        self.invoice.button_draft()
+        self.assertEqual(reminder.state, "cancelled")
+        self.assertFalse(self.invoice.dunning_level_id)
 
     def test_invoice_paid_between_plan_and_dispatch_is_not_reminded(self):
         self.plan_on(TUESDAY)
