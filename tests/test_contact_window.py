@@ -179,6 +179,17 @@ class TestContactWindow(DunningCommon):
         # Tuesday 17th, 08:00 in Mexico City.
         self.assertEqual(reminder.scheduled_at, datetime(2026, 11, 17, 14, 0))
 
+    def test_opening_after_a_dst_change_uses_the_new_offset(self):
+        # Tijuana moves to summer time (UTC-7) on Sunday 2027-03-14, and Monday
+        # 2027-03-15 is a Mexican holiday: Saturday's reminder waits for Tuesday
+        # 08:00 PDT, 15:00 UTC (16:00 UTC with the winter offset).
+        saturday = date(2027, 3, 13)
+        self.create_invoice(self.customer_tijuana, due=saturday - timedelta(days=1))
+        self.plan_and_dispatch_at(datetime(2027, 3, 13, 18, 0), day=saturday)
+        reminder = self.reminders(self.customer_tijuana)
+        self.assertEqual(reminder.state, "deferred")
+        self.assertEqual(reminder.scheduled_at, datetime(2027, 3, 16, 15, 0))
+
     def test_mexican_holiday_does_not_hold_back_a_customer_in_spain(self):
         revolution_day = date(2026, 11, 16)
         spanish = self._create_customer(

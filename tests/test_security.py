@@ -1,10 +1,12 @@
 from datetime import timedelta
 
+from freezegun import freeze_time
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
-from .common import TUESDAY, DunningCommon
+from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
 
 OTHER_LADDER = (
     (-10, "email", "account_dunning.mail_template_dunning_preventive"),
@@ -49,6 +51,22 @@ class TestMultiCompany(DunningTwoCompanies):
                 self.assertEqual(reminder.policy_id.company_id, reminder.company_id)
                 self.assertEqual(reminder.line_ids.company_id, reminder.company_id)
         self.assertEqual(reminders.company_id, self.company | self.company_2)
+
+    def test_plan_cron_plans_every_company(self):
+        cron = self.env.ref("account_dunning.ir_cron_dunning_plan").sudo()
+        with freeze_time(TUESDAY_NOON_MX):
+            cron.method_direct_trigger()
+        self.assertEqual(self.invoice_1.dunning_level_id, self.levels[1])
+        self.assertEqual(self.invoice_2.dunning_level_id.policy_id, self.policy_2)
+
+    def test_dispatch_cron_sends_for_every_company(self):
+        cron = self.env.ref("account_dunning.ir_cron_dunning_dispatch").sudo()
+        with freeze_time(TUESDAY_NOON_MX):
+            self.plan()
+            cron.method_direct_trigger()
+        reminders = self.reminders(self.customer)
+        self.assertEqual(reminders.company_id, self.company | self.company_2)
+        self.assertEqual(set(reminders.mapped("state")), {"sent"})
 
     def test_partner_policy_applies_in_its_company_only(self):
         special = self._create_policy(
