@@ -21,5 +21,14 @@ elif ! stamp_ok "demo-module-$DEMO_DB" "$(module_hash)"; then
     stamp_set "demo-module-$DEMO_DB" "$(module_hash)"
 fi
 
-log "Serving $DEMO_DB on http://localhost:$HTTP_PORT (login admin, password admin; Ctrl-C stops)"
-exec "$VPY" "$ODOO_DIR/odoo-bin" -c "$ODOO_CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
+# The demo's outgoing mail server is a local catcher: reminders really leave
+# Odoo's mail queue and land as .eml files in .build/demo-mail/.
+MAIL_DIR="$REPO/.build/demo-mail"
+"$VPY" "$REPO/scripts/mail_catcher.py" --port 2525 --dir "$MAIL_DIR" \
+    >>"$REPO/.build/demo-mail.log" 2>&1 &
+catcher=$!
+trap 'kill "$catcher" 2>/dev/null' EXIT
+
+log "Emails sent by the demo are saved in $MAIL_DIR (nothing is delivered)"
+log "Serving $DEMO_DB on http://localhost:$HTTP_PORT (login admin, password admin; collector: collector / collector; Ctrl-C stops)"
+"$VPY" "$ODOO_DIR/odoo-bin" -c "$ODOO_CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
