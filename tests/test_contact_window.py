@@ -151,6 +151,16 @@ class TestContactWindow(DunningCommon):
         self.plan_and_dispatch_at(MORNING)
         self.assertEqual(self.reminders(customer).state, "sent")
 
+    def test_customer_known_only_by_country_must_be_open_in_all_its_zones(self):
+        customer = self._create_customer("Abarrotes Nacionales", tz=False)
+        self.create_invoice(customer, due=TUESDAY - timedelta(days=1))
+        # 14:30 UTC: open in Mexico City (08:30) but not yet in Tijuana (06:30),
+        # which opens last among Mexico's zones in November.
+        self.plan_and_dispatch_at(datetime(2026, 11, 24, 14, 30))
+        reminder = self.reminders(customer)
+        self.assertEqual(reminder.state, "deferred")
+        self.assertEqual(reminder.scheduled_at, OPENING_TIJUANA)
+
     def test_customer_without_any_zone_follows_the_company_zone(self):
         customer = self._create_customer("Sin Datos", tz=False, country_id=False)
         self.create_invoice(customer, due=TUESDAY - timedelta(days=1))
