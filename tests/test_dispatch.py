@@ -115,7 +115,8 @@ class TestDispatchEmail(DunningCommon):
             self.dispatch()
         reminder = self.reminders(self.customer)
         self.assertEqual(reminder.state, "deferred")
-        self.assertGreater(reminder.scheduled_at, datetime(2026, 11, 26, 23, 59))
+        # The first opening after the pause: Friday 08:00 in Mexico City.
+        self.assertEqual(reminder.scheduled_at, datetime(2026, 11, 27, 14, 0))
         self.assertFalse(self.mails(self.customer))
 
     def test_paused_customer_gets_nothing_on_the_last_local_day_of_the_pause(self):
