@@ -728,11 +728,9 @@ class DunningReminder(models.Model):
             self.env["mail.mail"]
             .sudo()
             .browse(
-                template.sudo().send_mail(
-                    self.id,
-                    email_values=email_values,
-                    email_layout_xmlid="mail.mail_notification_light",
-                )
+                # No notification layout: the template is the whole letter, and a
+                # layout would title it with the reminder's technical name.
+                template.sudo().send_mail(self.id, email_values=email_values)
             )
         )
         self.write(

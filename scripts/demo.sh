@@ -4,6 +4,16 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bootstrap
+ensure_wkhtmltopdf
+
+# The demo's outgoing mail server is a local catcher: reminders really leave
+# Odoo's mail queue and land as .eml files in .build/demo-mail/.
+MAIL_DIR="$REPO/.build/demo-mail"
+"$VPY" "$REPO/scripts/mail_catcher.py" --port 2525 --dir "$MAIL_DIR" \
+    >>"$REPO/.build/demo-mail.log" 2>&1 &
+catcher=$!
+trap 'kill "$catcher" 2>/dev/null' EXIT
+
 
 if [[ "$(module_state "$DEMO_DB")" != installed ]]; then
     create_db "$DEMO_DB"
@@ -20,14 +30,6 @@ elif ! stamp_ok "demo-module-$DEMO_DB" "$(module_hash)"; then
         die "updating $ADDON in $DEMO_DB failed (see the log above)"
     stamp_set "demo-module-$DEMO_DB" "$(module_hash)"
 fi
-
-# The demo's outgoing mail server is a local catcher: reminders really leave
-# Odoo's mail queue and land as .eml files in .build/demo-mail/.
-MAIL_DIR="$REPO/.build/demo-mail"
-"$VPY" "$REPO/scripts/mail_catcher.py" --port 2525 --dir "$MAIL_DIR" \
-    >>"$REPO/.build/demo-mail.log" 2>&1 &
-catcher=$!
-trap 'kill "$catcher" 2>/dev/null' EXIT
 
 log "Emails sent by the demo are saved in $MAIL_DIR (nothing is delivered)"
 log "Serving $DEMO_DB on http://localhost:$HTTP_PORT (login admin, password admin; collector: collector / collector; Ctrl-C stops)"

@@ -350,3 +350,15 @@ bootstrap() {
     ensure_postgres
     write_odoo_conf
 }
+
+# wkhtmltopdf renders invoice PDFs (the reminder levels that attach them). Odoo's
+# tests render HTML instead, so only the demo needs it; without it, reminders go
+# out without the attachment and say why.
+ensure_wkhtmltopdf() {
+    command -v wkhtmltopdf >/dev/null && return 0
+    if is_root || { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; then
+        apt_install wkhtmltopdf
+    else
+        log "No wkhtmltopdf and no root: reminders will be sent without invoice PDFs"
+    fi
+}
