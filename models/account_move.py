@@ -119,7 +119,7 @@ class AccountMove(models.Model):
         )
 
     def _get_dunning_policy(self):
-        """The policy that applies to this invoice: the customer's, else the company's."""
+        """The policy of this invoice: the customer's, else the company's."""
         self.ensure_one()
         partner = self.commercial_partner_id.with_company(self.company_id)
         return partner.dunning_policy_id or self.company_id.dunning_policy_id

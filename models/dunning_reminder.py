@@ -430,7 +430,9 @@ class DunningReminder(models.Model):
         """
         if not rows:
             return set()
-        reminder_ids, move_ids, level_ids, channels, company_ids = zip(*rows)
+        reminder_ids, move_ids, level_ids, channels, company_ids = zip(
+            *rows, strict=True
+        )
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -470,7 +472,7 @@ class DunningReminder(models.Model):
         """
         if not move_levels:
             return
-        move_ids, level_ids = zip(*dict(move_levels).items())
+        move_ids, level_ids = zip(*dict(move_levels).items(), strict=True)
         self.env.cr.execute(
             SQL(
                 """
@@ -627,7 +629,8 @@ class DunningReminder(models.Model):
             with self.env.cr.savepoint():
                 self.move_ids = moves
                 self.amount_due = sum(
-                    -m.amount_residual if m.move_type == "out_refund"
+                    -m.amount_residual
+                    if m.move_type == "out_refund"
                     else m.amount_residual
                     for m in moves
                 )
@@ -881,7 +884,9 @@ class DunningReminder(models.Model):
 
     def _days_late(self, invoice):
         today = fields.Date.context_today(self)
-        return (today - invoice.invoice_date_due).days if invoice.invoice_date_due else 0
+        return (
+            (today - invoice.invoice_date_due).days if invoice.invoice_date_due else 0
+        )
 
     # ------------------------------------------------------------------------------
     # Transactions

@@ -36,47 +36,129 @@ DEMO_COMPANY = {
 
 # name, email, lang, tz (False = derived from the state/country), country, state
 DEMO_CUSTOMERS = [
-    ("Abarrotes La Esperanza", "pagos@laesperanza.example.com", "es_MX",
-     "America/Mexico_City", "mx", "CMX"),
-    ("Ferretería El Tornillo", "contabilidad@eltornillo.example.com", "es_MX",
-     "America/Tijuana", "mx", "BCN"),
-    ("Hotel Caribe Azul", "cuentasporpagar@caribeazul.example.com", "es_MX",
-     False, "mx", "ROO"),
-    ("Comercializadora Regia", "tesoreria@regia.example.com", "es_MX",
-     "America/Monterrey", "mx", "NLE"),
-    ("Papelería Tapatía", "admin@tapatia.example.com", "es_MX",
-     False, "mx", "JAL"),
-    ("Mariscos Sonora", "facturas@mariscossonora.example.com", "es_MX",
-     "America/Hermosillo", "mx", "SON"),
-    ("Distribuciones Andinas SAS", "cartera@andinas.example.com", "es_CO",
-     "America/Bogota", "co", False),
-    ("Importadora Pacífico SAC", "pagos@pacifico.example.com", "es_PE",
-     "America/Lima", "pe", False),
-    ("Viñedos del Sur SpA", "finanzas@vinedosdelsur.example.com", "es_CL",
-     "America/Santiago", "cl", False),
-    ("Suministros Ibéricos S.L.", "administracion@ibericos.example.com", "es_ES",
-     "Europe/Madrid", "es", False),
-    ("Golden Gate Supplies Inc.", "ap@goldengate.example.com", "en_US",
-     "America/Los_Angeles", "us", "CA"),
-    ("Hudson Trading LLC", "payables@hudson.example.com", "en_US",
-     "America/New_York", "us", "NY"),
+    (
+        "Abarrotes La Esperanza",
+        "pagos@laesperanza.example.com",
+        "es_MX",
+        "America/Mexico_City",
+        "mx",
+        "CMX",
+    ),
+    (
+        "Ferretería El Tornillo",
+        "contabilidad@eltornillo.example.com",
+        "es_MX",
+        "America/Tijuana",
+        "mx",
+        "BCN",
+    ),
+    (
+        "Hotel Caribe Azul",
+        "cuentasporpagar@caribeazul.example.com",
+        "es_MX",
+        False,
+        "mx",
+        "ROO",
+    ),
+    (
+        "Comercializadora Regia",
+        "tesoreria@regia.example.com",
+        "es_MX",
+        "America/Monterrey",
+        "mx",
+        "NLE",
+    ),
+    ("Papelería Tapatía", "admin@tapatia.example.com", "es_MX", False, "mx", "JAL"),
+    (
+        "Mariscos Sonora",
+        "facturas@mariscossonora.example.com",
+        "es_MX",
+        "America/Hermosillo",
+        "mx",
+        "SON",
+    ),
+    (
+        "Distribuciones Andinas SAS",
+        "cartera@andinas.example.com",
+        "es_CO",
+        "America/Bogota",
+        "co",
+        False,
+    ),
+    (
+        "Importadora Pacífico SAC",
+        "pagos@pacifico.example.com",
+        "es_PE",
+        "America/Lima",
+        "pe",
+        False,
+    ),
+    (
+        "Viñedos del Sur SpA",
+        "finanzas@vinedosdelsur.example.com",
+        "es_CL",
+        "America/Santiago",
+        "cl",
+        False,
+    ),
+    (
+        "Suministros Ibéricos S.L.",
+        "administracion@ibericos.example.com",
+        "es_ES",
+        "Europe/Madrid",
+        "es",
+        False,
+    ),
+    (
+        "Golden Gate Supplies Inc.",
+        "ap@goldengate.example.com",
+        "en_US",
+        "America/Los_Angeles",
+        "us",
+        "CA",
+    ),
+    (
+        "Hudson Trading LLC",
+        "payables@hudson.example.com",
+        "en_US",
+        "America/New_York",
+        "us",
+        "NY",
+    ),
 ]
 
 # (customer index, days from today to the due date, amount): due dates from 20 days
 # ahead to 60 days ago, so that every level of the default policy is reached.
 DEMO_INVOICES = [
-    (0, 20, 18500.0), (0, 3, 4200.0), (0, -1, 12750.0), (0, -8, 3300.0),
-    (1, 0, 9800.0), (1, -16, 15600.0), (1, -45, 2400.0),
-    (2, 3, 56000.0), (2, -2, 7100.0),
-    (3, -7, 23400.0), (3, -31, 41000.0), (3, -60, 8600.0),
-    (4, 10, 3150.0), (4, -1, 2890.0), (4, -20, 6400.0),
-    (5, -3, 11200.0), (5, -30, 9900.0),
-    (6, 3, 13400.0), (6, -9, 5200.0),
-    (7, -1, 7700.0), (7, -35, 14900.0),
-    (8, 0, 6100.0), (8, -15, 3800.0),
-    (9, -7, 2750.0), (9, 15, 4600.0),
-    (10, -2, 8900.0), (10, -31, 12000.0),
-    (11, 3, 3500.0), (11, -50, 19800.0),
+    (0, 20, 18500.0),
+    (0, 3, 4200.0),
+    (0, -1, 12750.0),
+    (0, -8, 3300.0),
+    (1, 0, 9800.0),
+    (1, -16, 15600.0),
+    (1, -45, 2400.0),
+    (2, 3, 56000.0),
+    (2, -2, 7100.0),
+    (3, -7, 23400.0),
+    (3, -31, 41000.0),
+    (3, -60, 8600.0),
+    (4, 10, 3150.0),
+    (4, -1, 2890.0),
+    (4, -20, 6400.0),
+    (5, -3, 11200.0),
+    (5, -30, 9900.0),
+    (6, 3, 13400.0),
+    (6, -9, 5200.0),
+    (7, -1, 7700.0),
+    (7, -35, 14900.0),
+    (8, 0, 6100.0),
+    (8, -15, 3800.0),
+    (9, -7, 2750.0),
+    (9, 15, 4600.0),
+    (10, -2, 8900.0),
+    (10, -31, 12000.0),
+    (11, 3, 3500.0),
+    (11, -50, 19800.0),
 ]
 
 
@@ -97,8 +179,11 @@ def load(env):
     ):
         company.currency_id = mxn
     company.write(
-        dict(DEMO_COMPANY, country_id=env.ref("base.mx").id,
-             state_id=env.ref("base.state_mx_df").id)
+        dict(
+            DEMO_COMPANY,
+            country_id=env.ref("base.mx").id,
+            state_id=env.ref("base.state_mx_df").id,
+        )
     )
     company.partner_id.tz = "America/Mexico_City"
     for lang in ("es_MX", "es_CO", "es_PE", "es_CL", "es_ES"):
@@ -183,7 +268,7 @@ def load(env):
         )
     invoices.action_post()
     # The due date is recomputed from the payment terms on posting: keep ours.
-    for invoice, (_index, due_in, _amount) in zip(invoices, DEMO_INVOICES):
+    for invoice, (_index, due_in, _amount) in zip(invoices, DEMO_INVOICES, strict=True):
         invoice.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         ).date_maturity = today + timedelta(days=due_in)
