@@ -101,6 +101,14 @@ class AccountMove(models.Model):
         action["context"] = {"search_default_group_by_state": 0}
         return action
 
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("dunning_excluded"):
+            self._dunning_cancel_pending(
+                self, _("The invoice was excluded from collections.")
+            )
+        return res
+
     def action_dunning_exclude(self):
         self.write({"dunning_excluded": True})
         return True
@@ -136,16 +144,26 @@ class AccountMove(models.Model):
         if not closed:
             return
         closed.write({"dunning_level_id": False})
+        self._dunning_cancel_pending(closed, reason)
+
+    @api.model
+    def _dunning_cancel_pending(self, moves, reason):
+        """Cancel the queued reminders of which none of the invoices that called
+        for them is still open and included; the others still go out, without
+        the closed invoices."""
         pending = (
             self.env["dunning.reminder"]
             .sudo()
             .search(
                 [
-                    ("line_ids.move_id", "in", closed.ids),
+                    ("line_ids.move_id", "in", moves.ids),
                     ("state", "in", ("queued", "deferred")),
                 ]
             )
         )
         for reminder in pending:
-            if not any(m._is_dunning_open() for m in reminder.line_ids.move_id):
+            if not any(
+                m._is_dunning_open() and not m.dunning_excluded
+                for m in reminder.line_ids.move_id
+            ):
                 reminder._set_cancelled(reason)

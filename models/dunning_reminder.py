@@ -1,4 +1,5 @@
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
@@ -323,8 +324,14 @@ class DunningReminder(models.Model):
                      WHERE recent.partner_id = invoice.partner_id
                        AND recent.company_id = %(company_id)s
                        AND recent.state != 'cancelled'
-                       AND recent.plan_date
-                           > %(today)s - policy.min_days_between_reminders
+                       -- A reminder counts from the day it reaches the customer:
+                       -- its sending day, or for one still waiting (deferred to
+                       -- Monday, say) the day it is due to go out.
+                       AND CASE
+                           WHEN recent.state IN ('queued', 'deferred', 'sending')
+                           THEN GREATEST(recent.scheduled_at::date, recent.plan_date)
+                           ELSE COALESCE(recent.sent_at::date, recent.plan_date)
+                           END > %(today)s - policy.min_days_between_reminders
                    )
              ORDER BY invoice.partner_id, invoice.id
             """,
@@ -599,9 +606,12 @@ class DunningReminder(models.Model):
             self._set_cancelled(_("Nothing is left to collect."))
             return None
         if self.line_ids and not any(
-            m._is_dunning_open() for m in self.line_ids.move_id
+            m._is_dunning_open() and not m.dunning_excluded
+            for m in self.line_ids.move_id
         ):
-            self._set_cancelled(_("The invoices this reminder was about are settled."))
+            self._set_cancelled(
+                _("The invoices this reminder was about are settled or excluded.")
+            )
             return None
         if self.channel in DEBTOR_CHANNELS:
             if not is_open(window, now, zones):
@@ -666,7 +676,9 @@ class DunningReminder(models.Model):
     def _contact_window(self):
         """The policy's window for this customer, and the zones it must fit."""
         partner = self.partner_id
-        recipient = self.recipient_id or partner
+        # The person who reads the message decides the hour: the invoicing contact
+        # may sit in another zone than the head office.
+        recipient = self.recipient_id or self._get_email_recipient()
         zones = partner_timezones(
             recipient.tz or partner.tz,
             (recipient.country_id or partner.country_id).code,
@@ -895,7 +907,10 @@ class DunningReminder(models.Model):
     def _commit_between_batches(self):
         # Crons commit each batch so that a crash or a time-out keeps the work done
         # so far; tests run in a single transaction that must not be committed.
-        if not modules.module.current_test:
+        testing = modules.module.current_test or getattr(
+            threading.current_thread(), "testing", False
+        )
+        if not testing:
             self.env.cr.commit()
 
 
