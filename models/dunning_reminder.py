@@ -344,7 +344,12 @@ class DunningReminder(models.Model):
         return self.env.cr.dictfetchall()
 
     def _plan_batch(self, company, today, rows_by_partner):
-        """Create the reminders of a batch of customers and take their decisions."""
+        """Create the reminders of a batch of customers and take their decisions.
+
+        A fixed number of queries whatever the batch size: the statements, one
+        insert for the reminders, one for the invoices they list, one for the
+        decisions, one update of the invoices' levels.
+        """
         levels = self.env["dunning.level"].browse(
             {row["level_id"] for rows in rows_by_partner.values() for row in rows}
         )
@@ -352,8 +357,9 @@ class DunningReminder(models.Model):
         offset_by_level = {level.id: level.offset_days for level in levels}
         statements = self._statement_moves(company, list(rows_by_partner))
 
-        reminder_vals = []
-        decisions = []  # (index in reminder_vals, move_id, level_id, channel)
+        reminder_rows = []  # (partner_id, level_id, channel, currency_id, amount)
+        listed = []  # (index in reminder_rows, move_id)
+        decisions = []  # (index in reminder_rows, move_id, level_id, channel)
         for partner_id, rows in rows_by_partner.items():
             groups = defaultdict(list)
             for row in rows:
@@ -362,42 +368,116 @@ class DunningReminder(models.Model):
             for (currency_id, channel), group_rows in groups.items():
                 top = max(group_rows, key=lambda r: offset_by_level[r["level_id"]])
                 moves = statements.get((partner_id, currency_id), [])
-                reminder_vals.append(
-                    {
-                        "company_id": company.id,
-                        "partner_id": partner_id,
-                        "level_id": top["level_id"],
-                        "channel": channel,
-                        "currency_id": currency_id,
-                        "plan_date": today,
-                        "move_ids": [fields.Command.set([m[0] for m in moves])],
-                        "amount_due": sum(m[1] for m in moves),
-                    }
+                index = len(reminder_rows)
+                reminder_rows.append(
+                    (
+                        partner_id,
+                        top["level_id"],
+                        channel,
+                        currency_id,
+                        sum(residual for _move, residual in moves),
+                    )
                 )
-                index = len(reminder_vals) - 1
+                listed.extend((index, move_id) for move_id, _residual in moves)
                 decisions.extend(
                     (index, row["move_id"], row["level_id"], channel)
                     for row in group_rows
                 )
-        reminders = self.create(reminder_vals)
+        reminder_ids = self._insert_reminders(company, today, reminder_rows)
+        self._insert_listed_moves(
+            [(reminder_ids[index], move_id) for index, move_id in listed]
+        )
         taken = self._insert_decisions(
             [
-                (reminders[index].id, move_id, level_id, channel, company.id)
+                (reminder_ids[index], move_id, level_id, channel, company.id)
                 for index, move_id, level_id, channel in decisions
             ]
         )
         # Another worker took these decisions first: its reminders stand, ours go.
-        duplicates = reminders.filtered(lambda r: r.id not in taken)
+        duplicates = self.browse(set(reminder_ids) - taken)
         if duplicates:
             duplicates.unlink()
         self._update_invoice_levels(
             [
                 (move_id, level_id)
                 for index, move_id, level_id, _channel in decisions
-                if reminders[index].id in taken
+                if reminder_ids[index] in taken
             ]
         )
-        return reminders - duplicates
+        return self.browse([rid for rid in reminder_ids if rid in taken])
+
+    def _insert_reminders(self, company, today, rows):
+        """Insert queued reminders in one statement; return their ids in order.
+
+        Raw SQL because the ORM creates records one by one in Python (defaults,
+        computes, m2m commands) and planning must stay set-based; the values are
+        the ones ``create`` would give, the collector included.
+        """
+        if not rows:
+            return []
+        partner_ids, level_ids, channels, currency_ids, amounts = zip(
+            *rows, strict=True
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO dunning_reminder
+                       (uuid, company_id, partner_id, user_id, policy_id, level_id,
+                        channel, origin, state, plan_date, scheduled_at,
+                        currency_id, amount_due, attempt_count, deferral_count,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT gen_random_uuid()::varchar, %(company_id)s, new.partner_id,
+                       COALESCE(
+                           (partner.dunning_collector_id ->> %(company_key)s)::int,
+                           partner.user_id
+                       ),
+                       level.policy_id, new.level_id, new.channel, 'plan', 'queued',
+                       %(today)s, %(now)s, new.currency_id, new.amount, 0, 0,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM UNNEST(%(partner_ids)s::int[], %(level_ids)s::int[],
+                              %(channels)s::varchar[], %(currency_ids)s::int[],
+                              %(amounts)s::numeric[])
+                       AS new(partner_id, level_id, channel, currency_id, amount)
+                  JOIN res_partner partner ON partner.id = new.partner_id
+                  JOIN dunning_level level ON level.id = new.level_id
+             RETURNING id, partner_id, currency_id, channel
+                """,
+                company_id=company.id,
+                company_key=str(company.id),
+                today=today,
+                now=fields.Datetime.now(),
+                uid=self.env.uid,
+                partner_ids=list(partner_ids),
+                level_ids=list(level_ids),
+                channels=list(channels),
+                currency_ids=list(currency_ids),
+                amounts=list(amounts),
+            )
+        )
+        # (customer, currency, channel) is unique within a batch: it maps the
+        # returned ids back to the rows, whatever order RETURNING uses.
+        ids = {tuple(row[1:]): row[0] for row in self.env.cr.fetchall()}
+        return [ids[(row[0], row[3], row[2])] for row in rows]
+
+    def _insert_listed_moves(self, pairs):
+        """Link reminders to the invoices and credit notes they list, in one query."""
+        if not pairs:
+            return
+        reminder_ids, move_ids = zip(*pairs, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO dunning_reminder_account_move_rel (reminder_id, move_id)
+                SELECT * FROM UNNEST(%(reminder_ids)s::int[], %(move_ids)s::int[])
+                    ON CONFLICT DO NOTHING
+                """,
+                reminder_ids=list(reminder_ids),
+                move_ids=list(move_ids),
+            )
+        )
+        self.invalidate_model(["move_ids"])
+        self.env["account.move"].invalidate_model(["dunning_reminder_ids"])
 
     def _statement_moves(self, company, partner_ids):
         """Open invoices and credit notes per (customer, currency), in one query.
