@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 export PYTHON ODOO_SRC VENV HTTP_PORT DEMO_DB TEST_DB PYTEST_ARGS BENCH_SIZES BENCH_ARGS
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-again lint format bench wheel clean distclean
+.PHONY: help setup demo test test-again lint format bench i18n wheel clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ format: ## ruff format + ruff check --fix
 
 bench: ## benchmarks: bench/run.py --sizes $(BENCH_SIZES)
 	@bash scripts/bench.sh
+
+i18n: ## export i18n/account_dunning.pot, merge it into i18n/es.po, list untranslated
+	@bash scripts/i18n.sh
 
 wheel: ## build the odoo-addon-account_dunning wheel of HEAD into dist/
 	@bash scripts/wheel.sh
