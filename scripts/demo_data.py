@@ -186,8 +186,15 @@ def load(env):
         )
     )
     company.partner_id.tz = "America/Mexico_City"
-    for lang in ("es_MX", "es_CO", "es_PE", "es_CL", "es_ES"):
+    langs = ["es_MX", "es_CO", "es_PE", "es_CL", "es_ES"]
+    for lang in langs:
         env["res.lang"]._activate_lang(lang)
+    # Activating a language loads no terms by itself: load every installed
+    # module's Spanish, so that the collector's screens and the emails to
+    # Spanish-speaking customers are in Spanish.
+    env["ir.module.module"].search([("state", "=", "installed")])._update_translations(
+        langs
+    )
     env.ref("base.user_admin").write(
         {"tz": "America/Mexico_City", "email": "admin@delvalle.example.com"}
     )
