@@ -69,7 +69,6 @@ class DunningReminder(models.Model):
     )
     recipient_id = fields.Many2one(
         "res.partner",
-        string="Recipient",
         readonly=True,
         help="The contact the message went to: the customer's invoicing address.",
     )
@@ -146,9 +145,7 @@ class DunningReminder(models.Model):
     )
     mail_id = fields.Many2one("mail.mail", string="Email", readonly=True)
     message_id = fields.Many2one("mail.message", readonly=True)
-    activity_id = fields.Many2one(
-        "mail.activity", string="Activity", readonly=True, ondelete="set null"
-    )
+    activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
 
     @api.depends("partner_id", "company_id")
     def _compute_user_id(self):
@@ -991,7 +988,7 @@ class DunningReminder(models.Model):
             threading.current_thread(), "testing", False
         )
         if not testing:
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
 
 def local_date(now_utc, zones):

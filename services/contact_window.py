@@ -16,6 +16,7 @@ in 2022 except along the US border and such rules keep changing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import heapq
@@ -152,19 +153,16 @@ def resolve_zone(name: str) -> dt.tzinfo:
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"unknown time zone {name!r}")
-    try:
+    # A name the system tz database lacks falls through to pytz, then to the error.
+    with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        pass
     try:
         import pytz  # noqa: PLC0415 - optional: present wherever Odoo is
     except ImportError:
         pytz = None
     if pytz is not None:
-        try:
+        with contextlib.suppress(pytz.UnknownTimeZoneError):
             return pytz.timezone(name)
-        except pytz.UnknownTimeZoneError:
-            pass
     raise ValueError(f"unknown time zone {name!r}")
 
 
