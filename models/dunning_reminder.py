@@ -968,7 +968,12 @@ class DunningReminder(models.Model):
         )
 
     def _get_invoice_link(self, invoice):
-        """Absolute link to the invoice's customer page, with its access token."""
+        """Absolute link to the invoice's customer page, with its access token.
+
+        Always the saved invoice: a preview renders unsaved copies, whose token
+        would never be stored.
+        """
+        invoice = invoice._origin
         return invoice.get_base_url() + invoice._get_share_url(redirect=True)
 
     def _days_late(self, invoice):

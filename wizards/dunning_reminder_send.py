@@ -47,7 +47,6 @@ class DunningReminderSend(models.TransientModel):
         store=True,
         readonly=False,
         required=True,
-        default="email",
     )
     preview_partner_id = fields.Many2one(
         "res.partner",
