@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Take a screenshot of a page of a running Odoo, logged in, with headless Chromium.
 
-    .venv/bin/python scripts/screenshot.py --url /odoo/action-account_dunning.dunning_reminder_action \
-        --out docs/reminders.png [--login admin --password admin] [--width 1366 --height 900]
+    .venv/bin/python scripts/screenshot.py \
+        --url /odoo/action-account_dunning.dunning_reminder_action \
+        --out docs/reminders.png [--login admin --password admin] \
+        [--width 1366 --height 900]
 
 It logs in through Odoo's JSON-RPC, gives the session cookie to Chromium over the
 DevTools protocol, opens the page, waits for Odoo's client to settle and saves a PNG.
