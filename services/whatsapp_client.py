@@ -563,6 +563,13 @@ class PhoneNumberInfo:
     verified_name: str | None
     quality_rating: str | None
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """Read a field like the Graph JSON object (``info.get("verified_name")``)."""
+        if key in self.__dataclass_fields__:
+            value = getattr(self, key)
+            return default if value is None else value
+        return default
+
 
 @dataclass(frozen=True)
 class TemplateInfo:

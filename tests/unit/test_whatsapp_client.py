@@ -701,9 +701,13 @@ def test_get_phone_number(graph, client):
             "id": PHONE_NUMBER_ID,
         },
     )
-    assert client.get_phone_number() == PhoneNumberInfo(
+    info = client.get_phone_number()
+    assert info == PhoneNumberInfo(
         PHONE_NUMBER_ID, "+52 55 5123 4567", "Distribuidora del Valle", "GREEN"
     )
+    # Also readable like the JSON object.
+    assert info.get("verified_name") == "Distribuidora del Valle"
+    assert info.get("unknown", "-") == "-"
     [request] = graph.requests
     assert request.method == "GET"
     assert request.path == f"/{VERSION}/{PHONE_NUMBER_ID}"
