@@ -1,0 +1,665 @@
+"""Planning benchmark: our planning pass against OCA's account_credit_control.
+
+    .venv/bin/python bench/run.py -c .build/odoo.conf --sizes 10000 100000
+
+For each size N: a fresh database ``dunning_bench_<N>`` with account_dunning and
+account_credit_control installed (no demo data); N posted customer invoices over
+N/5 customers, due from 15 days ahead to 90 days ago (bench/generate.py); then
+each engine runs once on its own copy of that database (``createdb -T``), in a
+process of its own, and is measured: wall time, SQL queries, peak memory, rows
+written. Results go to stdout and to bench/results/latest.json.
+
+Targets (the issue): ours at least 10x faster than OCA at every size, at most
+50 queries per 1,000 invoices, and time growing linearly with N.
+"""
+
+# A command-line tool, not add-on code: it prints its report.
+# pylint: disable=print-used
+
+import argparse
+import configparser
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+REQUIREMENTS = os.path.join(HERE, "requirements.txt")
+OCA_DIST = "odoo-addon-account_credit_control"
+MODULES = "account_dunning,account_credit_control"
+TARGET_SPEEDUP = 10.0
+TARGET_QUERIES_PER_1000 = 50.0
+# ours(N2)/ours(N1) may exceed N2/N1 by this much and still count as linear:
+# fixed costs make small sizes relatively slower, never faster.
+LINEAR_TOLERANCE = 1.3
+
+
+def log(message):
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------------
+# Environment: OCA's module, PostgreSQL
+# ----------------------------------------------------------------------------------
+
+
+def _pinned_oca_version():
+    with open(REQUIREMENTS) as requirements:
+        for line in requirements:
+            line = line.split("#")[0].strip()
+            if (
+                line.lower()
+                .replace("_", "-")
+                .startswith("odoo-addon-account-credit-control==")
+            ):
+                return line.split("==")[1]
+    raise SystemExit(f"{REQUIREMENTS} does not pin {OCA_DIST}")
+
+
+def ensure_oca_installed():
+    """Install the pinned OCA module into this interpreter's environment.
+
+    ``--no-deps``: the wheel requires ``odoo==18.0.*``, which is already here as an
+    editable install; pip must not replace it with a wheel from PyPI. The module
+    depends only on base, account and mail, all in Odoo itself.
+    """
+    wanted = _pinned_oca_version()
+    try:
+        installed = importlib.metadata.version(OCA_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed == wanted:
+        return installed
+    log(f"Installing {OCA_DIST}=={wanted} (found {installed})")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-r", REQUIREMENTS],
+        check=True,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    return importlib.metadata.version(OCA_DIST)
+
+
+class Postgres:
+    """The cluster of the Odoo configuration, through the PostgreSQL client tools."""
+
+    def __init__(self, config_path):
+        parser = configparser.ConfigParser()
+        parser.read(config_path)
+        options = parser["options"] if parser.has_section("options") else {}
+        self.env = dict(os.environ)
+        for key, var in (
+            ("db_host", "PGHOST"),
+            ("db_port", "PGPORT"),
+            ("db_user", "PGUSER"),
+            ("db_password", "PGPASSWORD"),
+        ):
+            value = options.get(key)
+            if value and value.lower() != "false":
+                self.env[var] = value
+        data_dir = options.get("data_dir") or os.path.expanduser("~/.local/share/Odoo")
+        self.filestore = os.path.join(data_dir, "filestore")
+
+    def run(self, *command, capture=False):
+        return subprocess.run(
+            command, check=True, env=self.env, text=True, capture_output=capture
+        )
+
+    def query(self, dbname, sql):
+        return self.run(
+            "psql", "-d", dbname, "-XAtqc", sql, capture=True
+        ).stdout.strip()
+
+    def exists(self, dbname):
+        return (
+            self.query(
+                "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"
+            )
+            == "1"
+        )
+
+    def drop(self, dbname):
+        self.run("dropdb", "--if-exists", "--force", dbname)
+        shutil.rmtree(os.path.join(self.filestore, dbname), ignore_errors=True)
+
+    def clone(self, source, target):
+        self.drop(target)
+        self.run("createdb", "-T", source, target)
+        src = os.path.join(self.filestore, source)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(self.filestore, target))
+
+    def size(self, dbname):
+        return int(self.query(dbname, "SELECT pg_database_size(current_database())"))
+
+
+# ----------------------------------------------------------------------------------
+# Steps
+# ----------------------------------------------------------------------------------
+
+
+def odoo_bin():
+    import odoo
+
+    path = os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin")
+    if not os.path.exists(path):
+        raise SystemExit(f"odoo-bin not found next to the odoo package ({path})")
+    return path
+
+
+def install_db(pg, config, dbname):
+    pg.drop(dbname)
+    log(f"{dbname}: installing {MODULES} (no demo data)")
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            odoo_bin(),
+            "-c",
+            config,
+            "-d",
+            dbname,
+            "-i",
+            MODULES,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ],
+        check=True,
+        env=pg.env,
+    )
+    state = pg.query(
+        dbname,
+        "SELECT string_agg(name || '=' || state, ' ' ORDER BY name)"
+        " FROM ir_module_module"
+        " WHERE name IN ('account_dunning', 'account_credit_control')",
+    )
+    if state != "account_credit_control=installed account_dunning=installed":
+        raise SystemExit(f"{dbname}: modules not installed ({state})")
+    return time.perf_counter() - start
+
+
+def worker(config, command, dbname, today, **options):
+    """Run bench/worker.py in a process of its own; return its JSON result."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        out_path = out.name
+    argv = [
+        sys.executable,
+        os.path.join(HERE, "worker.py"),
+        command,
+        "-c",
+        config,
+        "-d",
+        dbname,
+        "--today",
+        today,
+        "--out",
+        out_path,
+    ]
+    for key, value in options.items():
+        if value is True:
+            argv.append(f"--{key}")
+        elif value not in (None, False):
+            argv += [f"--{key}", str(value)]
+    try:
+        subprocess.run(argv, check=True)
+        with open(out_path) as result:
+            return json.load(result)
+    finally:
+        os.unlink(out_path)
+
+
+def generated_marker(pg, dbname):
+    try:
+        raw = pg.query(
+            dbname,
+            "SELECT value FROM ir_config_parameter"
+            " WHERE key = 'account_dunning.bench_generated'",
+        )
+    except subprocess.CalledProcessError:
+        return None
+    return json.loads(raw) if raw else None
+
+
+def prepare(pg, args, size, today):
+    """The base database of one size: installed, generated, vacuumed."""
+    dbname = f"{args.db_prefix}{size}"
+    partners = max(1, size // args.invoices_per_partner)
+    info = {"database": dbname, "invoices": size, "partners": partners}
+    marker = generated_marker(pg, dbname) if args.reuse and pg.exists(dbname) else None
+    if marker and marker.get("size") == size and marker.get("today") == today:
+        log(f"{dbname}: reusing the generated database (--reuse)")
+        info["reused"] = True
+        info["generation"] = marker.get("result")
+        return info
+    info["install_s"] = install_db(pg, args.config, dbname)
+    log(f"{dbname}: generating {size} invoices over {partners} customers")
+    start = time.perf_counter()
+    info["generation"] = worker(
+        args.config, "generate", dbname, today, size=size, partners=partners
+    )
+    vacuum_start = time.perf_counter()
+    pg.run("psql", "-d", dbname, "-XAtqc", "VACUUM (FREEZE, ANALYZE)")
+    info["vacuum_analyze_s"] = time.perf_counter() - vacuum_start
+    info["generation_total_s"] = time.perf_counter() - start
+    info["database_bytes"] = pg.size(dbname)
+    gen = info["generation"]
+    log(
+        f"{dbname}: generated {gen['invoices']} invoices,"
+        f" {gen['move_lines']} move lines,"
+        f" {gen['partners']} customers in {info['generation_total_s']:.1f} s"
+        f" ({', '.join(f'{k} {v:.1f}' for k, v in gen['timings'].items())};"
+        f" vacuum+analyze {info['vacuum_analyze_s']:.1f})"
+    )
+    return info
+
+
+def measure(pg, args, base_db, engine, today, tracemalloc=False, profile=None):
+    copy = f"{base_db}_{engine}"
+    pg.clone(base_db, copy)
+    try:
+        mode = " with tracemalloc" if tracemalloc else ""
+        log(f"{copy}: running {engine}{mode}")
+        result = worker(
+            args.config,
+            "measure",
+            copy,
+            today,
+            engine=engine,
+            tracemalloc=tracemalloc,
+            profile=profile,
+        )
+    finally:
+        if not args.keep:
+            pg.drop(copy)
+    log(
+        f"{copy}: {engine} {result['seconds']:.2f} s, {result['queries']} queries,"
+        f" {result['rows_created']} rows"
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------
+
+
+def _mib(kib_or_bytes, unit="kib"):
+    if kib_or_bytes is None:
+        return "n/a"
+    value = kib_or_bytes / 1024 if unit == "kib" else kib_or_bytes / 1024 / 1024
+    return f"{value:.1f}"
+
+
+def _fmt(value, spec=".2f"):
+    return "n/a" if value is None else format(value, spec)
+
+
+def table(size_result):
+    n = size_result["invoices"]
+    rows = [
+        "| engine | wall time (s) | runs: min-max (s) | CPU Python (s) "
+        "| CPU PostgreSQL (s) | SQL queries | queries / 1,000 inv. "
+        "| peak RSS growth (MiB) | tracemalloc peak (MiB) | WAL (MiB) "
+        "| rows written |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for engine, r in size_result["engines"].items():
+        spread = (
+            f"{r['seconds_min']:.2f}-{r['seconds_max']:.2f} ({r['repeats']})"
+            if r.get("repeats", 1) > 1
+            else "1 run"
+        )
+        cells = [
+            engine,
+            f"{r['seconds']:.2f}",
+            spread,
+            _fmt(r.get("python_cpu_s")),
+            _fmt(r.get("postgres_cpu_s")),
+            f"{r['queries']:,}",
+            f"{1000 * r['queries'] / n:.1f}",
+            _mib(r.get("rss_peak_delta_kib")),
+            _mib(r.get("tracemalloc_peak_bytes"), "bytes"),
+            _mib(r.get("wal_bytes"), "bytes"),
+            f"{r['rows_created']:,}",
+        ]
+        rows.append(f"| {' | '.join(cells)} |")
+    ours, oca = size_result["engines"].get("ours"), size_result["engines"].get("oca")
+    if ours and oca:
+        cells = [
+            "**OCA / ours**",
+            f"**{oca['seconds'] / ours['seconds']:.1f}x**",
+            "",
+            *(
+                _ratio(oca.get(key), ours.get(key))
+                for key in ("python_cpu_s", "postgres_cpu_s", "queries")
+            ),
+            "",
+            *(
+                _ratio(oca.get(key), ours.get(key))
+                for key in ("rss_peak_delta_kib", "tracemalloc_peak_bytes", "wal_bytes")
+            ),
+            "",
+        ]
+        rows.append(f"| {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def _ratio(a, b):
+    if not a or not b:
+        return ""
+    return f"{a / b:.1f}x"
+
+
+def _status(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def verdict(results):
+    """Check the targets; returns (lines, all_passed)."""
+    lines, passed = [], True
+    sizes = sorted(results, key=int)
+    for size in sizes:
+        engines = results[size]["engines"]
+        ours, oca = engines.get("ours"), engines.get("oca")
+        n = results[size]["invoices"]
+        if ours and oca:
+            speedup = oca["seconds"] / ours["seconds"]
+            ok = speedup >= TARGET_SPEEDUP
+            passed &= ok
+            lines.append(
+                f"{_status(ok)} N={n:,}: ours is {speedup:.1f}x faster than OCA"
+                f" (target >= {TARGET_SPEEDUP:.0f}x)"
+            )
+            cpu = [
+                (e.get("python_cpu_s"), e.get("postgres_cpu_s")) for e in (ours, oca)
+            ]
+            if all(None not in pair for pair in cpu):
+                ours_cpu, oca_cpu = sum(cpu[0]), sum(cpu[1])
+                lines.append(
+                    f"INFO N={n:,}: CPU time (Python + PostgreSQL) ours"
+                    f" {ours_cpu:.2f} s, OCA {oca_cpu:.2f} s: {oca_cpu / ours_cpu:.1f}x"
+                    " (less sensitive to other load than wall time)"
+                )
+        if ours:
+            per_1000 = 1000 * ours["queries"] / n
+            ok = per_1000 <= TARGET_QUERIES_PER_1000
+            passed &= ok
+            lines.append(
+                f"{_status(ok)} N={n:,}: ours runs {per_1000:.1f} queries per"
+                f" 1,000 invoices (target <= {TARGET_QUERIES_PER_1000:.0f})"
+            )
+        check = results[size].get("check")
+        if check:
+            passed &= check["ok"]
+            lines.append(f"{_status(check['ok'])} N={n:,}: {check['text']}")
+    timed = [s for s in sizes if "ours" in results[s]["engines"]]
+    for small, big in zip(timed, timed[1:], strict=False):
+        growth = (
+            results[big]["engines"]["ours"]["seconds"]
+            / results[small]["engines"]["ours"]["seconds"]
+        )
+        size_ratio = int(big) / int(small)
+        ok = growth <= size_ratio * LINEAR_TOLERANCE
+        passed &= ok
+        lines.append(
+            f"{_status(ok)} linear growth: ours({int(big):,}) / ours({int(small):,})"
+            f" = {growth:.1f} for {size_ratio:.0f}x the invoices"
+            f" (target <= {size_ratio * LINEAR_TOLERANCE:.0f})"
+        )
+    return lines, passed
+
+
+def consistency_check(size_result):
+    """Both engines must find the same overdue invoices, and ours every reached one."""
+    expected = size_result["expected"]
+    engines = size_result["engines"]
+    problems, facts = [], []
+    want = expected["overdue_1_day"]
+    for engine, result in engines.items():
+        found = result["invoices_overdue_1_day"]
+        facts.append(f"{engine} {found:,}")
+        if found != want:
+            problems.append(
+                f"{engine} found {found:,} invoices 1+ day overdue, expected {want:,}"
+            )
+    ours = engines.get("ours")
+    if ours and ours["invoices_leveled"] != expected["reached_minus_3"]:
+        problems.append(
+            f"ours levelled {ours['invoices_leveled']:,} invoices, expected"
+            f" {expected['reached_minus_3']:,} (due within 3 days or overdue)"
+        )
+    text = (
+        f"same overdue invoices found ({want:,} due 1+ day ago: {', '.join(facts)})"
+        if not problems
+        else "; ".join(problems)
+    )
+    return {"ok": not problems, "text": text}
+
+
+def machine():
+    info = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    try:
+        with open("/proc/meminfo") as meminfo:
+            info["mem_gib"] = round(int(meminfo.readline().split()[1]) / 1024 / 1024, 1)
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError as error:
+        info["error"] = str(error)
+    return info
+
+
+# ----------------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------------
+
+
+def _median(values):
+    values = sorted(values)
+    return values[(len(values) - 1) // 2]
+
+
+def summarize(results):
+    """The run of median wall time stands for the engine; the others are kept."""
+    median_index = _median([(r["seconds"], i) for i, r in enumerate(results)])[1]
+    chosen = dict(results[median_index])
+    chosen["repeats"] = len(results)
+    chosen["seconds_min"] = min(r["seconds"] for r in results)
+    chosen["seconds_max"] = max(r["seconds"] for r in results)
+    chosen["runs"] = [
+        {
+            key: r.get(key)
+            for key in (
+                "seconds",
+                "python_cpu_s",
+                "postgres_cpu_s",
+                "sql_seconds",
+                "queries",
+                "rss_peak_delta_kib",
+                "load_average_before",
+            )
+        }
+        for r in results
+    ]
+    return chosen
+
+
+def run_size(pg, args, size, today, label=""):
+    info = prepare(pg, args, size, today)
+    base = info["database"]
+    info["expected"] = (info.get("generation") or {}).get("expected")
+    # Repeats alternate the engines, so that a change of load on the machine
+    # (other jobs, checkpoints) hits both alike; an engine whose first run took
+    # longer than --repeat-budget runs once.
+    runs = {engine: [] for engine in args.engines}
+    for attempt in range(args.repeat):
+        for engine in args.engines:
+            if attempt and runs[engine][0]["seconds"] > args.repeat_budget:
+                continue
+            profile = None
+            if args.profile and not attempt:
+                os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+                profile = os.path.join(HERE, "results", f"profile_{engine}_{size}.prof")
+            runs[engine].append(measure(pg, args, base, engine, today, profile=profile))
+    info["engines"] = {engine: summarize(results) for engine, results in runs.items()}
+    if args.tracemalloc:
+        for engine in args.engines:
+            traced = measure(pg, args, base, engine, today, tracemalloc=True)
+            info["engines"][engine]["tracemalloc_peak_bytes"] = traced[
+                "tracemalloc_peak_bytes"
+            ]
+            info["engines"][engine]["seconds_under_tracemalloc"] = traced["seconds"]
+    if info["expected"]:
+        info["check"] = consistency_check(info)
+    if not args.keep_base:
+        pg.drop(base)
+    print(
+        f"\n### N = {size:,} invoices, {info['partners']:,} customers{label}\n",
+        flush=True,
+    )
+    print(table(info), flush=True)
+    if info.get("check"):
+        print(f"\n{info['check']['text']}", flush=True)
+    return info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[1:]),
+    )
+    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument(
+        "--verify-size",
+        type=int,
+        default=200,
+        help="first run this small size to check that both engines find the same"
+        " overdue invoices (0: skip; default 200)",
+    )
+    parser.add_argument("--invoices-per-partner", type=int, default=5)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per engine and size, each on a fresh copy; the median counts"
+        " (default 3)",
+    )
+    parser.add_argument(
+        "--repeat-budget",
+        type=float,
+        default=120.0,
+        help="an engine whose first run took longer than this (seconds) runs once"
+        " (default 120)",
+    )
+    parser.add_argument(
+        "--engines", nargs="+", choices=("ours", "oca"), default=["ours", "oca"]
+    )
+    parser.add_argument(
+        "--no-tracemalloc",
+        dest="tracemalloc",
+        action="store_false",
+        help="skip the second run of each engine under tracemalloc (Python heap peak)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile + queries per function"
+    )
+    parser.add_argument("--db-prefix", default="dunning_bench_")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the per-engine copies"
+    )
+    parser.add_argument(
+        "--keep-base", action="store_true", help="keep dunning_bench_<N>"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse dunning_bench_<N> generated today by an earlier --keep-base run",
+    )
+    parser.add_argument(
+        "--output", default=os.path.join(HERE, "results", "latest.json")
+    )
+    args = parser.parse_args(argv)
+    if args.reuse:
+        args.keep_base = True
+
+    config = os.path.abspath(args.config)
+    args.config = config
+    oca_version = ensure_oca_installed()
+    if not oca_version.startswith("18.0."):
+        raise SystemExit(f"{OCA_DIST} {oca_version} is not for Odoo 18.0")
+    pg = Postgres(config)
+    today = datetime.now(UTC).date().isoformat()
+    started = time.perf_counter()
+    log(f"OCA account_credit_control {oca_version}; today (UTC) {today}")
+
+    output = {
+        "date": today,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "oca_version": oca_version,
+        "targets": {
+            "speedup": TARGET_SPEEDUP,
+            "queries_per_1000": TARGET_QUERIES_PER_1000,
+            "linear_tolerance": LINEAR_TOLERANCE,
+        },
+        "sizes": {},
+    }
+    try:
+        commit = subprocess.run(
+            ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", REPO, "status", "--porcelain", "--", "models", "data"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        output["commit"] = commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError) as error:
+        output["commit"] = f"unknown ({error})"
+
+    if args.verify_size and args.verify_size not in args.sizes:
+        verify = run_size(pg, args, args.verify_size, today, " (verification run)")
+        output["verification"] = verify
+        if verify.get("check") and not verify["check"]["ok"]:
+            raise SystemExit(f"verification failed: {verify['check']['text']}")
+
+    for size in args.sizes:
+        output["sizes"][str(size)] = run_size(pg, args, size, today)
+
+    lines, passed = verdict(output["sizes"])
+    output["verdict"] = {"passed": passed, "lines": lines}
+    output["total_s"] = time.perf_counter() - started
+    print("\n### Verdict\n", flush=True)
+    for line in lines:
+        print(f"- {line}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, "w") as out:
+        json.dump(output, out, indent=2, default=str)
+    print(
+        f"\nResults: {os.path.relpath(args.output)} ({output['total_s'] / 60:.1f} min)"
+    )
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
