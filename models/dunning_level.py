@@ -6,6 +6,7 @@ from odoo.exceptions import ValidationError
 CHANNELS = [
     ("email", "Email"),
     ("activity", "Collector Activity"),
+    ("whatsapp", "WhatsApp"),
 ]
 
 
@@ -55,6 +56,14 @@ class DunningLevel(models.Model):
         string="Attach Invoice PDFs",
         help="Attach the PDF of every invoice listed in the email.",
     )
+    channel_whatsapp = fields.Boolean(string="WhatsApp")
+    whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="WhatsApp Template",
+        check_company=True,
+        help="An approved utility template; customers who did not agree to "
+        "WhatsApp, opted out or have no valid number are not sent it.",
+    )
     channel_activity = fields.Boolean(string="Collector Activity")
     activity_type_id = fields.Many2one(
         "mail.activity.type",
@@ -87,9 +96,23 @@ class DunningLevel(models.Model):
         for level in self:
             level.reminder_count = counts.get(level, 0)
 
-    @api.constrains("channel_email", "mail_template_id", "channel_activity")
+    @api.constrains(
+        "channel_email",
+        "mail_template_id",
+        "channel_activity",
+        "channel_whatsapp",
+        "whatsapp_template_id",
+    )
     def _check_channels(self):
         for level in self:
+            if level.channel_whatsapp and not level.whatsapp_template_id:
+                raise ValidationError(
+                    _(
+                        "Level %(level)s sends WhatsApp messages: choose its "
+                        "WhatsApp template.",
+                        level=level.display_name,
+                    )
+                )
             if level.channel_email and not level.mail_template_id:
                 raise ValidationError(
                     _(

@@ -164,6 +164,12 @@ class DunningPolicy(models.Model):
         currency_field="currency_id",
         help="Invoices whose amount due is below this amount are not reminded.",
     )
+    whatsapp_require_opt_in = fields.Boolean(
+        string="WhatsApp Only With Consent",
+        default=True,
+        help="Send WhatsApp reminders only to customers who recorded their "
+        "consent, as Meta requires for business-initiated messages.",
+    )
     note = fields.Html(translate=True)
 
     _sql_constraints = [

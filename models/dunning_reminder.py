@@ -1,4 +1,5 @@
 import logging
+import random
 import threading
 import uuid
 from collections import defaultdict
@@ -21,7 +22,11 @@ _logger = logging.getLogger(__name__)
 
 # Channels that reach the debtor and so must respect the contact window; a
 # collector activity is internal and can be created at any hour.
-DEBTOR_CHANNELS = {"email"}
+DEBTOR_CHANNELS = {"email", "whatsapp"}
+# Channels whose send is a call to a provider that cannot be rolled back: the
+# claim is committed before the call (outbox) and ``_send_<channel>(now)`` records
+# every outcome itself, returning when to dispatch again, if ever.
+OUTBOX_CHANNELS = {"whatsapp"}
 # A claim older than this is considered abandoned by a crashed worker.
 STALE_CLAIM = timedelta(minutes=30)
 OPEN_INVOICE_DOMAIN = [
@@ -124,6 +129,13 @@ class DunningReminder(models.Model):
     sent_at = fields.Datetime(string="Sent", readonly=True)
     error_message = fields.Text(readonly=True)
     attempt_count = fields.Integer(readonly=True)
+    retry_count = fields.Integer(
+        readonly=True,
+        help="Sends that failed with a temporary error and were tried again.",
+    )
+    whatsapp_message_ids = fields.One2many(
+        "dunning.whatsapp.message", "reminder_id", string="WhatsApp Messages"
+    )
     deferral_count = fields.Integer(readonly=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     amount_due = fields.Monetary(
@@ -617,8 +629,14 @@ class DunningReminder(models.Model):
         them sent, so a claim without its email or activity was never sent and
         can safely go back to the queue; one with them was sent.
         """
+        # An outbox channel's claim was committed before the provider's call: it
+        # may have gone out, so only the provider's status webhook settles it.
         stale = self.search(
-            [("state", "=", "sending"), ("claimed_at", "<", now - STALE_CLAIM)]
+            [
+                ("state", "=", "sending"),
+                ("claimed_at", "<", now - STALE_CLAIM),
+                ("channel", "not in", list(OUTBOX_CHANNELS)),
+            ]
         )
         for reminder in stale:
             if reminder.mail_id or reminder.message_id or reminder.activity_id:
@@ -712,6 +730,16 @@ class DunningReminder(models.Model):
                     ),
                 )
                 return opening
+        if self.channel in OUTBOX_CHANNELS:
+            try:
+                self._set_statement(moves)
+                return getattr(self, f"_send_{self.channel}")(now)
+            except (UserError, ValidationError, ValueError) as error:
+                self._set_failed(str(error))
+            except Exception as error:  # noqa: BLE001
+                _logger.exception("Reminder %s could not be sent", self.uuid)
+                self._set_failed(_("Unexpected error: %(error)s", error=error))
+            return None
         try:
             with self.env.cr.savepoint():
                 self.move_ids = moves
@@ -731,6 +759,13 @@ class DunningReminder(models.Model):
             _logger.exception("Reminder %s could not be sent", self.uuid)
             self._set_failed(_("Unexpected error: %(error)s", error=error))
         return None
+
+    def _set_statement(self, moves):
+        self.move_ids = moves
+        self.amount_due = sum(
+            -m.amount_residual if m.move_type == "out_refund" else m.amount_residual
+            for m in moves
+        )
 
     def _set_cancelled(self, reason):
         self.write({"state": "cancelled", "error_message": reason})
@@ -856,6 +891,143 @@ class DunningReminder(models.Model):
             ),
             None,
         )
+
+    def _send_whatsapp(self, now):
+        """Send the level's approved template; return when to dispatch again.
+
+        The claim (state ``sending``) is committed before the call: whatever
+        happens after it, this reminder is never sent twice. Meta's error code
+        decides what follows (WHATSAPP.md): retry later, delay this customer
+        only, fail, pause the account, or wait for the status webhook.
+        """
+        self.ensure_one()
+        from ..services import whatsapp_client as wa
+        from ..services.backoff import can_retry, next_retry_at
+
+        template = self.level_id.whatsapp_template_id
+        if not template:
+            raise UserError(
+                _("Level %(level)s has no WhatsApp template.", level=self.level_id.name)
+            )
+        account = template.account_id.sudo()
+        partner = self.partner_id
+        if partner.whatsapp_opt_out:
+            raise UserError(
+                _("%(partner)s opted out of WhatsApp.", partner=partner.display_name)
+            )
+        if self.policy_id.whatsapp_require_opt_in and not partner.whatsapp_opt_in:
+            raise UserError(
+                _(
+                    "%(partner)s did not agree to receive WhatsApp messages.",
+                    partner=partner.display_name,
+                )
+            )
+        if not partner.whatsapp_number:
+            raise UserError(
+                _(
+                    "%(partner)s has no valid mobile number for WhatsApp.",
+                    partner=partner.display_name,
+                )
+            )
+        if account.state != "active" or not account.active:
+            retry_at = now + timedelta(hours=1)
+            self._requeue(
+                retry_at,
+                _("The WhatsApp account %(account)s is paused.", account=account.name),
+            )
+            return retry_at
+        params = template._render_params(self)
+        url_suffix = template._render_url_suffix(self)
+        body = template._validate_message(params, url_suffix)
+        self.recipient_id = partner
+        # Outbox: the claim is durable before the message can leave.
+        self._commit_between_batches()
+        message_values = {
+            "direction": "out",
+            "account_id": account.id,
+            "company_id": self.company_id.id,
+            "partner_id": partner.id,
+            "reminder_id": self.id,
+            "template_id": template.id,
+            "body": body,
+        }
+        messages = self.env["dunning.whatsapp.message"].sudo()
+        try:
+            result = account._get_client().send_template(
+                partner.whatsapp_number,
+                template.name,
+                template.language,
+                params,
+                url_button_suffix=url_suffix,
+                callback_data=self.uuid,
+            )
+        except wa.RecipientRateLimitError as error:
+            # About one message per 6 s per user: only this customer waits.
+            retry_at = now + timedelta(seconds=random.uniform(6, 10))
+            self._requeue(retry_at, str(error))
+            return retry_at
+        except wa.UncertainError as error:
+            messages.create({**message_values, "state": "sending"})
+            self.error_message = _(
+                "The request may have reached WhatsApp (%(error)s): not sent again, "
+                "waiting for the status webhook.",
+                error=error,
+            )
+            return None
+        except wa.AccountError as error:
+            account._pause(str(error))
+            retry_at = now + timedelta(hours=1)
+            self._requeue(retry_at, str(error))
+            return retry_at
+        except wa.TerminalError as error:
+            messages.create(
+                {
+                    **message_values,
+                    "state": "failed",
+                    "failed_at": now,
+                    "error_code": error.code or 0,
+                    "error_title": error.title,
+                }
+            )
+            self._set_failed(str(error))
+            return None
+        except wa.WhatsAppError as error:
+            # Retryable (throughput, temporary, 5xx) or unclassified.
+            if not can_retry(self.retry_count + 1):
+                self._set_failed(
+                    _(
+                        "WhatsApp kept failing after %(count)s attempts: %(error)s",
+                        count=self.retry_count + 1,
+                        error=error,
+                    )
+                )
+                return None
+            retry_at = next_retry_at(now, self.retry_count)
+            self._requeue(retry_at, str(error), retry=True)
+            return retry_at
+        messages.create(
+            {
+                **message_values,
+                "wamid": result.wamid,
+                "wa_id": result.wa_id,
+                "state": "sent",
+                "sent_at": now,
+            }
+        )
+        self.write({"state": "sent", "sent_at": now, "error_message": False})
+        self._log_contact(body, None)
+        return None
+
+    def _requeue(self, when, reason, retry=False):
+        values = {
+            "state": "queued",
+            "scheduled_at": when,
+            "claimed_at": False,
+            "error_message": reason,
+        }
+        if retry:
+            values["retry_count"] = self.retry_count + 1
+        self.write(values)
 
     def _activity_note(self, invoices):
         lines = "".join(

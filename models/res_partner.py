@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+
+from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
 
 
 class ResPartner(models.Model):
@@ -39,6 +41,70 @@ class ResPartner(models.Model):
         "dunning.reminder", "partner_id", string="Reminders", readonly=True
     )
     dunning_reminder_count = fields.Integer(compute="_compute_dunning_reminder_count")
+    # WhatsApp consent: Meta requires an opt-in before any business-initiated
+    # message; when, how and what the customer agreed to is the proof.
+    whatsapp_opt_in = fields.Boolean(
+        string="WhatsApp Consent",
+        tracking=True,
+        copy=False,
+        help="The customer agreed to receive payment reminders by WhatsApp.",
+    )
+    whatsapp_opt_in_date = fields.Datetime(string="Consent Date", copy=False)
+    whatsapp_opt_in_source = fields.Selection(
+        [
+            ("contract", "Contract or signed form"),
+            ("portal", "Customer portal"),
+            ("whatsapp", "WhatsApp message"),
+            ("phone", "Phone call"),
+            ("other", "Other"),
+        ],
+        string="Consent Source",
+        copy=False,
+    )
+    whatsapp_opt_in_text = fields.Text(
+        string="Consent Wording",
+        copy=False,
+        help="What the customer agreed to, word for word.",
+    )
+    whatsapp_opt_out = fields.Boolean(
+        string="WhatsApp Opt-out",
+        tracking=True,
+        copy=False,
+        help="The customer asked not to be contacted by WhatsApp: nothing is sent.",
+    )
+    whatsapp_opt_out_date = fields.Datetime(string="Opt-out Date", copy=False)
+    whatsapp_number = fields.Char(
+        compute="_compute_whatsapp_number",
+        store=True,
+        index=True,
+        help="The mobile number (else the phone) in international E.164 form, read "
+        "with the customer's country.",
+    )
+    whatsapp_number_invalid = fields.Boolean(
+        compute="_compute_whatsapp_number",
+        store=True,
+        help="The mobile or phone number is not a valid number: WhatsApp is "
+        "never sent to it.",
+    )
+    whatsapp_last_inbound_at = fields.Datetime(
+        string="Last WhatsApp Message",
+        readonly=True,
+        copy=False,
+        help="Free text may be sent within 24 hours of the customer's last message.",
+    )
+
+    @api.depends("mobile", "phone", "country_id")
+    def _compute_whatsapp_number(self):
+        for partner in self:
+            number = partner.mobile or partner.phone
+            e164 = False
+            if number:
+                try:
+                    e164 = normalize(number, partner.country_id.code or None)
+                except InvalidPhoneError:
+                    e164 = False
+            partner.whatsapp_number = e164
+            partner.whatsapp_number_invalid = bool(number) and not e164
 
     def _compute_dunning_level_id(self):
         moves = self.env["account.move"].search(
@@ -80,6 +146,25 @@ class ResPartner(models.Model):
             "dunning_paused_until",
         ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._whatsapp_stamp_consent(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._whatsapp_stamp_consent(vals)
+        return super().write(vals)
+
+    @api.model
+    def _whatsapp_stamp_consent(self, vals):
+        """Date the consent and the opt-out when they are given without a date."""
+        now = fields.Datetime.now()
+        if vals.get("whatsapp_opt_in") and not vals.get("whatsapp_opt_in_date"):
+            vals["whatsapp_opt_in_date"] = now
+        if vals.get("whatsapp_opt_out") and not vals.get("whatsapp_opt_out_date"):
+            vals["whatsapp_opt_out_date"] = now
+
     def action_dunning_view_reminders(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -87,3 +172,83 @@ class ResPartner(models.Model):
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         return action
+
+    # ------------------------------------------------------------------------------
+    # WhatsApp
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _whatsapp_find_by_wa_id(self, wa_id, company=None):
+        """The contact whose number WhatsApp reports as ``wa_id`` (or none).
+
+        WhatsApp reports Mexican mobiles as 521 + 10 digits while the stored
+        E.164 number is +52 + 10 digits: every form of the number is tried.
+        """
+        try:
+            candidates = wa_id_candidates(from_wa_id(wa_id or ""))
+        except InvalidPhoneError:
+            return self.browse()
+        domain = [("whatsapp_number", "in", [f"+{c}" for c in candidates])]
+        if company:
+            domain.append(("company_id", "in", (False, company.id)))
+        partners = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(domain, order="active desc, id")
+        )
+        # A contact and its company sharing the number: the company is the
+        # customer the reminders were about.
+        return partners.commercial_partner_id[:1] if partners else partners
+
+    def _whatsapp_set_opt_out(self, text, when):
+        """Honour an opt-out at once: no reminder by WhatsApp goes out after it."""
+        partners = (self | self.commercial_partner_id).sudo()
+        partners.write(
+            {
+                "whatsapp_opt_out": True,
+                "whatsapp_opt_out_date": when,
+                "whatsapp_last_inbound_at": when,
+            }
+        )
+        reminders = (
+            self.env["dunning.reminder"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "in", self.commercial_partner_id.ids),
+                    ("channel", "=", "whatsapp"),
+                    ("state", "in", ("queued", "deferred")),
+                ]
+            )
+        )
+        reminders.write(
+            {
+                "state": "cancelled",
+                "error_message": _("The customer opted out of WhatsApp."),
+            }
+        )
+        for partner in self.commercial_partner_id.sudo():
+            partner._message_log(
+                body=_(
+                    'The customer opted out of WhatsApp by writing "%(text)s"; '
+                    "%(count)s queued WhatsApp reminder(s) cancelled.",
+                    text=text,
+                    count=len(reminders),
+                )
+            )
+
+    def _whatsapp_on_inbound(self, text, when):
+        """A customer wrote: show it to the collector and open the 24-hour window."""
+        partner = self.commercial_partner_id.sudo()
+        (self | partner).sudo().write({"whatsapp_last_inbound_at": when})
+        partner._message_log(
+            body=_("WhatsApp message from the customer: %(text)s", text=text)
+        )
+        user = partner.dunning_collector_id or partner.user_id
+        if user:
+            partner.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=_("Reply to the customer's WhatsApp message"),
+                note=text,
+                user_id=user.id,
+            )

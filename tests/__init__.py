@@ -5,3 +5,5 @@ from . import test_contact_window
 from . import test_security
 from . import test_email_smtp
 from . import test_reminder_send
+from . import test_whatsapp_send
+from . import test_whatsapp_webhook

@@ -1,0 +1,192 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+SECRET_GROUP = "base.group_system"
+# (connect, read) seconds for Meta's API: a read timeout leaves a send uncertain,
+# never resent.
+CLIENT_TIMEOUT = (5, 20)
+
+
+class DunningWhatsappAccount(models.Model):
+    """A WhatsApp Business Cloud API phone number the company sends reminders from.
+
+    The token and the secrets are readable by system administrators only:
+    collectors see the account (its name, its number, whether it is paused) but
+    never what lets anyone send or forge webhooks in the company's name.
+    """
+
+    _name = "dunning.whatsapp.account"
+    _description = "WhatsApp Business Account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "company_id, name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    state = fields.Selection(
+        [("active", "Active"), ("paused", "Paused")],
+        default="active",
+        required=True,
+        tracking=True,
+        help="A paused account sends nothing: Meta refused its token or its "
+        "permissions, or a manager paused it.",
+    )
+    pause_reason = fields.Text(readonly=True)
+    phone_number_id = fields.Char(
+        string="Phone Number ID",
+        required=True,
+        index=True,
+        help="The phone number's id in Meta's WhatsApp Manager (not the number).",
+    )
+    display_phone_number = fields.Char(
+        readonly=True, help="The number as Meta reports it (Test Connection)."
+    )
+    waba_id = fields.Char(string="WhatsApp Business Account ID")
+    access_token = fields.Char(
+        groups=SECRET_GROUP,
+        copy=False,
+        help="A System User token with the whatsapp_business_messaging permission.",
+    )
+    app_secret = fields.Char(
+        groups=SECRET_GROUP,
+        copy=False,
+        help="The Meta app's secret: webhooks are accepted only when signed with it.",
+    )
+    verify_token = fields.Char(
+        groups=SECRET_GROUP,
+        copy=False,
+        help="Any random string; type the same in the webhook settings of the app.",
+    )
+    api_version = fields.Char(string="API Version", default="v21.0", required=True)
+    api_base_url = fields.Char(
+        string="API Base URL",
+        default="https://graph.facebook.com",
+        required=True,
+    )
+    rate_per_second = fields.Integer(
+        default=20,
+        help="Messages per second sent from this number (Meta allows 80, or 20 "
+        "for numbers shared with the WhatsApp Business app).",
+    )
+    daily_recipient_budget = fields.Integer(
+        default=250,
+        help="Business-initiated conversations allowed per rolling 24 hours by "
+        "the portfolio's messaging tier; sending stops there.",
+    )
+    template_ids = fields.One2many(
+        "dunning.whatsapp.template", "account_id", string="Templates"
+    )
+
+    _sql_constraints = [
+        (
+            "phone_number_id_unique",
+            "UNIQUE(phone_number_id)",
+            "A WhatsApp phone number can be configured only once.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------------------
+
+    def action_test_connection(self):
+        self.ensure_one()
+        from ..services.whatsapp_client import WhatsAppError
+
+        try:
+            info = self._get_client().get_phone_number()
+        except WhatsAppError as error:
+            raise UserError(
+                _("WhatsApp refused the connection: %(error)s", error=error)
+            ) from error
+        number = (info or {}).get("display_phone_number") or ""
+        self.display_phone_number = number
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": _("Connection to WhatsApp works"),
+                "message": _(
+                    "Meta knows this phone number as %(number)s (%(name)s).",
+                    number=number,
+                    name=(info or {}).get("verified_name") or "",
+                ),
+                "sticky": False,
+            },
+        }
+
+    def action_pause(self):
+        for account in self:
+            account._pause(_("Paused by %(user)s.", user=self.env.user.name))
+        return True
+
+    def action_resume(self):
+        self.write({"state": "active", "pause_reason": False})
+        return True
+
+    # ------------------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------------------
+
+    def _get_client(self):
+        """The Cloud API client of this account (token read as superuser)."""
+        self.ensure_one()
+        from ..services.whatsapp_client import WhatsAppClient
+
+        account = self.sudo()
+        return WhatsAppClient(
+            account.api_base_url,
+            account.api_version,
+            account.phone_number_id,
+            account.access_token or "",
+            timeout=CLIENT_TIMEOUT,
+        )
+
+    def _pause(self, reason):
+        """Stop every send of this account and tell the collection managers."""
+        self.ensure_one()
+        self.sudo().write({"state": "paused", "pause_reason": reason})
+        _logger.warning("WhatsApp account %s paused: %s", self.id, reason)
+        self.sudo().message_post(
+            body=_("WhatsApp sending paused: %(reason)s", reason=reason)
+        )
+        managers = self.env.ref("account_dunning.group_dunning_manager").sudo().users
+        managers = managers.filtered(
+            lambda u: self.company_id in u.company_ids and not u.share
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        model = self.env["ir.model"]._get_id(self._name)
+        activities = self.env["mail.activity"].sudo()
+        for user in managers:
+            activities.create(
+                {
+                    "res_model_id": model,
+                    "res_id": self.id,
+                    "activity_type_id": activity_type.id,
+                    "summary": _("WhatsApp account paused"),
+                    "note": reason,
+                    "user_id": user.id,
+                }
+            )
+
+    @api.model
+    def _find_by_phone_number_id(self, phone_number_id):
+        """The configured account for a webhook's ``metadata.phone_number_id``."""
+        if not phone_number_id or not isinstance(phone_number_id, str):
+            return self.browse()
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("phone_number_id", "=", phone_number_id)], limit=1)
+        )

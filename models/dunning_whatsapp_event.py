@@ -1,0 +1,208 @@
+import dataclasses
+import json
+import logging
+from datetime import UTC, datetime
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+
+class DunningWhatsappEvent(models.Model):
+    """The webhook inbox: every event Meta sent, stored once under its key.
+
+    Meta delivers at least once, retried for days and out of order: the unique
+    key makes a duplicate a no-op, and events are processed from here, right
+    after they are stored and by a cron for anything left over.
+    """
+
+    _name = "dunning.whatsapp.event"
+    _description = "WhatsApp Webhook Event"
+    _order = "id"
+    _rec_name = "event_key"
+
+    event_key = fields.Char(required=True, readonly=True, index=True)
+    account_id = fields.Many2one(
+        "dunning.whatsapp.account", readonly=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True
+    )
+    kind = fields.Selection(
+        [("status", "Status"), ("message", "Inbound Message")], readonly=True
+    )
+    payload = fields.Text(readonly=True, help="The event as Meta sent it (JSON).")
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("ignored", "Ignored"),
+            ("error", "Error"),
+        ],
+        default="pending",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    error = fields.Text(readonly=True)
+
+    _sql_constraints = [
+        ("event_key_unique", "UNIQUE(event_key)", "A webhook event is stored once."),
+    ]
+
+    @api.model
+    def _store(self, account, kind, event_key, data):
+        """Insert the event unless its key is known; return the new record or none.
+
+        ``ON CONFLICT DO NOTHING`` so that a duplicate delivered concurrently by
+        Meta never raises nor aborts the request's transaction.
+        """
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO dunning_whatsapp_event
+                   (event_key, account_id, company_id, kind, payload, state,
+                    create_uid, create_date, write_uid, write_date)
+            VALUES (%s, %s, %s, %s, %s, 'pending', %s, NOW() AT TIME ZONE 'UTC',
+                    %s, NOW() AT TIME ZONE 'UTC')
+            ON CONFLICT (event_key) DO NOTHING
+            RETURNING id
+            """,
+            (
+                event_key,
+                account.id,
+                account.company_id.id,
+                kind,
+                json.dumps(data, ensure_ascii=False),
+                self.env.uid,
+                self.env.uid,
+            ),
+        )
+        row = self.env.cr.fetchone()
+        return self.browse(row[0]) if row else self.browse()
+
+    @api.model
+    def _store_webhook(self, account, events):
+        """Store the parsed webhook ``events`` of ``account``; return the new ones.
+
+        A duplicate (same key) is acknowledged and not stored again.
+        """
+        from ..services.whatsapp_client import StatusEvent
+
+        stored = self.browse()
+        for event in events:
+            data = dataclasses.asdict(event)
+            kind = "status" if isinstance(event, StatusEvent) else "message"
+            stored |= self._store(account, kind, event.event_key, data)
+        return stored
+
+    @api.model
+    def _cron_process(self, limit=500):
+        """Process the events a request stored but could not process."""
+        events = self.search([("state", "=", "pending")], limit=limit)
+        events._process()
+        self.env["ir.cron"]._notify_progress(
+            done=len(events),
+            remaining=self.search_count([("state", "=", "pending")]),
+        )
+
+    def _process(self):
+        """Apply each pending event once, in the order Meta sent them."""
+        for event in self.sorted("id"):
+            if event.state != "pending":
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    data = json.loads(event.payload or "{}")
+                    if event.kind == "status":
+                        done = event._process_status(data)
+                    else:
+                        done = event._process_message(data)
+                    event.state = "done" if done else "ignored"
+            except Exception as error:  # noqa: BLE001
+                # One bad event must not block the inbox behind it.
+                _logger.warning("WhatsApp event %s failed: %s", event.event_key, error)
+                event.write({"state": "error", "error": str(error)})
+        return True
+
+    def _process_status(self, data):
+        """Move the message and its reminder forward; False when nothing matched."""
+        messages = self.env["dunning.whatsapp.message"].sudo()
+        message = messages.search([("wamid", "=", data.get("wamid"))], limit=1)
+        if not message and data.get("callback_data"):
+            # An uncertain send: the request may have reached Meta without our
+            # knowing its wamid; the reminder's UUID travelled as callback data.
+            reminder = (
+                self.env["dunning.reminder"]
+                .sudo()
+                .search([("uuid", "=", data["callback_data"])], limit=1)
+            )
+            if reminder:
+                message = messages.search(
+                    [("reminder_id", "=", reminder.id), ("direction", "=", "out")],
+                    limit=1,
+                )
+                if not message:
+                    message = messages.create(
+                        {
+                            "direction": "out",
+                            "state": "sending",
+                            "account_id": self.account_id.id,
+                            "company_id": reminder.company_id.id,
+                            "partner_id": reminder.partner_id.id,
+                            "reminder_id": reminder.id,
+                        }
+                    )
+                if not message.wamid:
+                    message.write(
+                        {"wamid": data.get("wamid"), "wa_id": data.get("recipient_id")}
+                    )
+        if not message:
+            return False
+        errors = data.get("errors") or [{}]
+        when = (
+            datetime.fromtimestamp(data["timestamp"], UTC).replace(tzinfo=None)
+            if data.get("timestamp") is not None
+            else fields.Datetime.now()
+        )
+        message._apply_status(
+            data.get("status"),
+            when,
+            error_code=errors[0].get("code"),
+            error_title=errors[0].get("title"),
+        )
+        return True
+
+    def _process_message(self, data):
+        """An inbound message: opt-out keyword, or a note for the collector."""
+        from ..services.whatsapp_client import is_opt_out
+
+        partner = self.env["res.partner"]._whatsapp_find_by_wa_id(
+            data.get("from_wa_id"), self.account_id.company_id
+        )
+        when = (
+            datetime.fromtimestamp(data["timestamp"], UTC).replace(tzinfo=None)
+            if data.get("timestamp") is not None
+            else fields.Datetime.now()
+        )
+        text = data.get("text") or data.get("button_text") or ""
+        self.env["dunning.whatsapp.message"].sudo().create(
+            {
+                "wamid": data.get("wamid"),
+                "direction": "in",
+                "state": "received",
+                "account_id": self.account_id.id,
+                "company_id": self.account_id.company_id.id,
+                "partner_id": partner.id,
+                "wa_id": data.get("from_wa_id"),
+                "body": text or data.get("type"),
+                "received_at": when,
+            }
+        )
+        if not partner:
+            return False
+        if is_opt_out(text):
+            partner._whatsapp_set_opt_out(text, when)
+        else:
+            partner._whatsapp_on_inbound(text or data.get("type") or "", when)
+        return True

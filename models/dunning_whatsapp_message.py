@@ -1,0 +1,123 @@
+from odoo import _, fields, models
+
+# Statuses only move forward: a late "delivered" never undoes a "read".
+STATUS_RANK = {"sending": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+class DunningWhatsappMessage(models.Model):
+    """A WhatsApp message sent or received: the audit record of the channel."""
+
+    _name = "dunning.whatsapp.message"
+    _description = "WhatsApp Message"
+    _order = "create_date desc, id desc"
+    _rec_name = "wamid"
+    _check_company_auto = True
+
+    wamid = fields.Char(string="WhatsApp Message ID", index=True, readonly=True)
+    direction = fields.Selection(
+        [("out", "Outgoing"), ("in", "Incoming")], required=True, readonly=True
+    )
+    state = fields.Selection(
+        [
+            ("sending", "Sending"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("read", "Read"),
+            ("failed", "Failed"),
+            ("received", "Received"),
+        ],
+        default="sending",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    account_id = fields.Many2one(
+        "dunning.whatsapp.account", index=True, readonly=True, ondelete="restrict"
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        readonly=True,
+        default=lambda self: self.env.company,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", index=True, readonly=True
+    )
+    reminder_id = fields.Many2one(
+        "dunning.reminder", index=True, readonly=True, ondelete="set null"
+    )
+    template_id = fields.Many2one("dunning.whatsapp.template", readonly=True)
+    wa_id = fields.Char(string="WhatsApp ID", index=True, readonly=True)
+    body = fields.Text(readonly=True)
+    error_code = fields.Integer(readonly=True, index=True)
+    error_title = fields.Char(readonly=True)
+    sent_at = fields.Datetime(string="Sent", readonly=True)
+    delivered_at = fields.Datetime(string="Delivered", readonly=True)
+    read_at = fields.Datetime(string="Read", readonly=True)
+    failed_at = fields.Datetime(string="Failed", readonly=True)
+    received_at = fields.Datetime(string="Received", readonly=True)
+
+    _sql_constraints = [
+        ("wamid_unique", "UNIQUE(wamid)", "A WhatsApp message is recorded once."),
+    ]
+
+    def _apply_status(self, status, when, error_code=None, error_title=None):
+        """Move this outgoing message (and its reminder) forward to ``status``.
+
+        Never backwards: webhooks arrive out of order and more than once. A
+        ``failed`` after ``delivered`` is only logged (the customer has it).
+        """
+        self.ensure_one()
+        from ..services.whatsapp_client import should_apply_status
+
+        if not should_apply_status(self.state, status or ""):
+            if status == "failed" and self.state in ("delivered", "read"):
+                self._log_late_failure(error_code, error_title)
+            return False
+        if status == "failed":
+            self.write(
+                {
+                    "state": "failed",
+                    "failed_at": when,
+                    "error_code": error_code or 0,
+                    "error_title": error_title or False,
+                }
+            )
+            reminder = self.reminder_id
+            if reminder and reminder.state in ("sending", "sent", "queued"):
+                reminder.write(
+                    {
+                        "state": "failed",
+                        "error_message": _(
+                            "WhatsApp could not deliver the message: %(code)s "
+                            "%(title)s",
+                            code=error_code or "",
+                            title=error_title or "",
+                        ),
+                    }
+                )
+            return True
+        values = {"state": status, f"{status}_at": when}
+        self.write(values)
+        reminder = self.reminder_id
+        if reminder and STATUS_RANK[status] > STATUS_RANK.get(reminder.state, 0):
+            if reminder.state in STATUS_RANK:
+                reminder_values = {"state": status}
+                if not reminder.sent_at:
+                    reminder_values["sent_at"] = when
+                reminder.write(reminder_values)
+        return True
+
+    def _log_late_failure(self, error_code, error_title):
+        partner = self.partner_id
+        if partner:
+            partner.sudo()._message_log(
+                body=_(
+                    "WhatsApp reported a failure (%(code)s %(title)s) after the "
+                    "message %(wamid)s had been delivered.",
+                    code=error_code or "",
+                    title=error_title or "",
+                    wamid=self.wamid,
+                )
+            )

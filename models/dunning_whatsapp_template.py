@@ -1,0 +1,207 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
+
+PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+class DunningWhatsappTemplate(models.Model):
+    """A message template approved by Meta, as sent by a collection level.
+
+    Outside the 24-hour window a business may only start a conversation with an
+    approved template; its body parameters ({{1}}..{{n}}) are filled, in order,
+    from the reminder. Payment reminders are *utility* templates: amount, due
+    date, reference, link; never promotional.
+    """
+
+    _name = "dunning.whatsapp.template"
+    _description = "WhatsApp Message Template"
+    _order = "account_id, name, language"
+    _check_company_auto = True
+
+    name = fields.Char(
+        required=True, help="The template's name in Meta's WhatsApp Manager."
+    )
+    language = fields.Char(
+        required=True, default="es_MX", help="Meta's language code, e.g. es_MX."
+    )
+    category = fields.Selection(
+        [
+            ("utility", "Utility"),
+            ("marketing", "Marketing"),
+            ("authentication", "Authentication"),
+        ],
+        default="utility",
+        required=True,
+    )
+    account_id = fields.Many2one(
+        "dunning.whatsapp.account",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        related="account_id.company_id", store=True, index=True, precompute=True
+    )
+    status = fields.Selection(
+        [
+            ("draft", "Not Submitted"),
+            ("pending", "Pending Review"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+            ("paused", "Paused"),
+            ("disabled", "Disabled"),
+        ],
+        default="approved",
+        required=True,
+        help="Meta's review status; only approved templates are sent.",
+    )
+    body_text = fields.Text(
+        string="Body",
+        help="The approved body, with {{1}}, {{2}}... where the parameters go: "
+        "used to validate the message before sending and to log it.",
+    )
+    param_ids = fields.One2many(
+        "dunning.whatsapp.template.param",
+        "template_id",
+        string="Body Parameters",
+        copy=True,
+    )
+    url_button = fields.Boolean(
+        string="Payment Link Button",
+        help="The template's first button is a URL button whose approved URL "
+        "ends in a variable: the suffix sent is the path of the customer's "
+        "oldest open invoice page (with its access token), relative to the "
+        "approved URL, which must therefore be the company's web address "
+        "followed by {{1}} (e.g. https://erp.example.com/{{1}}).",
+    )
+
+    _sql_constraints = [
+        (
+            "name_language_account_unique",
+            "UNIQUE(account_id, name, language)",
+            "This template already exists for this account and language.",
+        ),
+    ]
+
+    @api.constrains("body_text", "param_ids")
+    def _check_placeholders(self):
+        for template in self:
+            if not template.body_text:
+                continue
+            numbers = {int(n) for n in PLACEHOLDER.findall(template.body_text)}
+            if numbers != set(range(1, len(template.param_ids) + 1)):
+                raise ValidationError(
+                    _(
+                        "Template %(template)s: the body has %(count)s placeholders "
+                        "({{1}} to {{n}}) but %(params)s parameters are defined.",
+                        template=template.name,
+                        count=len(numbers),
+                        params=len(template.param_ids),
+                    )
+                )
+
+    @api.depends("name", "language")
+    def _compute_display_name(self):
+        for template in self:
+            template.display_name = f"{template.name} ({template.language})"
+
+    # ------------------------------------------------------------------------------
+    # Rendering
+    # ------------------------------------------------------------------------------
+
+    def _render_params(self, reminder):
+        """The body parameters of ``reminder``, in the template's order."""
+        self.ensure_one()
+        return [param._render(reminder) for param in self.param_ids]
+
+    def _render_url_suffix(self, reminder):
+        """The URL button's suffix: the oldest open invoice's page path.
+
+        Relative to the approved base URL (the company's web address): the
+        customer statement page replaces it when it exists.
+        """
+        self.ensure_one()
+        if not self.url_button:
+            return None
+        invoices = reminder._get_template_invoices().sorted(
+            lambda m: (m.invoice_date_due or fields.Date.today(), m.id)
+        )
+        if not invoices:
+            return None
+        return invoices[0]._origin._get_share_url(redirect=True).lstrip("/")
+
+    def _validate_message(self, params, url_suffix):
+        """Refuse what Meta would refuse (error 132000 and friends) before sending.
+
+        Returns the body as the customer will read it, for the chatter.
+        """
+        self.ensure_one()
+        from ..services.whatsapp_client import (
+            TemplateParamsError,
+            validate_template_params,
+        )
+
+        if self.status != "approved":
+            raise UserError(
+                _("WhatsApp template %(template)s is not approved.", template=self.name)
+            )
+        if self.url_button and not url_suffix:
+            raise UserError(_("No payment link to put in the WhatsApp button."))
+        try:
+            body = validate_template_params(self.body_text or None, params)
+        except TemplateParamsError as error:
+            raise UserError(
+                _(
+                    "WhatsApp template %(template)s cannot be sent: %(error)s",
+                    template=self.name,
+                    error=error,
+                )
+            ) from error
+        return body or " / ".join(params)
+
+
+class DunningWhatsappTemplateParam(models.Model):
+    """One body parameter ({{n}}) of a template: where its text comes from."""
+
+    _name = "dunning.whatsapp.template.param"
+    _description = "WhatsApp Template Parameter"
+    _order = "template_id, sequence, id"
+
+    template_id = fields.Many2one(
+        "dunning.whatsapp.template", required=True, index=True, ondelete="cascade"
+    )
+    sequence = fields.Integer(default=10)
+    source = fields.Selection(
+        [
+            ("partner_name", "Customer name"),
+            ("amount_due", "Total due with currency"),
+            ("oldest_due_date", "Oldest due date"),
+            ("invoice_numbers", "Invoice numbers"),
+            ("company_name", "Company name"),
+        ],
+        required=True,
+    )
+
+    def _render(self, reminder):
+        self.ensure_one()
+        invoices = reminder._get_template_invoices()
+        if self.source == "partner_name":
+            return reminder.partner_id.name or ""
+        if self.source == "amount_due":
+            currency = reminder.currency_id
+            return f"{currency.format(reminder.amount_due)} {currency.name}"
+        if self.source == "oldest_due_date":
+            dates = [d for d in invoices.mapped("invoice_date_due") if d]
+            if not dates:
+                return ""
+            lang = reminder.partner_id.lang or self.env.lang or "en_US"
+            return format_date(self.env, min(dates), lang_code=lang)
+        if self.source == "invoice_numbers":
+            return ", ".join(invoices.mapped("name"))
+        if self.source == "company_name":
+            return reminder.company_id.name or ""
+        return ""

@@ -1,0 +1,233 @@
+from datetime import datetime, timedelta
+from unittest.mock import patch
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import format_date, mute_logger
+
+from ..models import dunning_whatsapp_account
+from ..services.backoff import MAX_ATTEMPTS, backoff_ceiling
+from ..services.whatsapp_client import parse_webhook
+from .common import TUESDAY
+from .test_whatsapp_common import (
+    PHONE_NUMBER_ID,
+    WhatsAppCommon,
+    status_value,
+    webhook_body,
+)
+
+# Tuesday noon in Mexico City: inside every Mexican customer's contact window.
+NOW = datetime(2026, 11, 24, 18, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppSend(WhatsAppCommon):
+    def send(self, reminders):
+        reminders.with_user(self.env.ref("base.user_root"))._dispatch(NOW)
+
+    def test_template_payload_sent_exactly(self):
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(len(self.graph.sends), 1)
+        request = self.graph.sends[0]
+        self.assertEqual(request["path"], f"/v21.0/{PHONE_NUMBER_ID}/messages")
+        self.assertEqual(request["headers"]["Authorization"], "Bearer EAAG-token")
+        currency = reminder.currency_id
+        invoice = reminder.move_ids
+        self.assertEqual(
+            request["json"],
+            {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": "525512345678",
+                "type": "template",
+                "template": {
+                    "name": "recordatorio_pago_v1",
+                    "language": {"code": "es_MX"},
+                    "components": [
+                        {
+                            "type": "body",
+                            "parameters": [
+                                {"type": "text", "text": "María Peña"},
+                                {
+                                    "type": "text",
+                                    "text": f"{currency.format(1000.0)} "
+                                    f"{currency.name}",
+                                },
+                                {
+                                    "type": "text",
+                                    "text": format_date(
+                                        self.env,
+                                        TUESDAY,
+                                        lang_code=self.wa_customer.lang,
+                                    ),
+                                },
+                            ],
+                        },
+                        {
+                            "type": "button",
+                            "sub_type": "url",
+                            "index": "0",
+                            "parameters": [
+                                {
+                                    "type": "text",
+                                    "text": invoice._get_share_url(
+                                        redirect=True
+                                    ).lstrip("/"),
+                                }
+                            ],
+                        },
+                    ],
+                },
+                "biz_opaque_callback_data": reminder.uuid,
+            },
+        )
+
+    def test_success_stores_wamid_and_wa_id(self):
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(reminder.sent_at, NOW)
+        message = reminder.whatsapp_message_ids
+        self.assertEqual(len(message), 1)
+        self.assertTrue(message.wamid.startswith("wamid.OK"))
+        self.assertEqual(message.wa_id, "5215512345678")
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.direction, "out")
+        self.assertIn("María Peña", message.body)
+
+    def test_throughput_error_retried_with_growing_delay_then_failed(self):
+        self.graph.respond = lambda request: self.graph.error(130429)
+        reminder = self.queued_whatsapp()
+        delays = []
+        # The top of each full-jitter interval: the delays are the ceilings.
+        with patch("random.uniform", side_effect=lambda low, high: high):
+            for _attempt in range(MAX_ATTEMPTS - 1):
+                self.send(reminder)
+                self.assertEqual(reminder.state, "queued")
+                delays.append((reminder.scheduled_at - NOW).total_seconds())
+            self.send(reminder)
+        self.assertEqual(delays, [backoff_ceiling(n) for n in range(MAX_ATTEMPTS - 1)])
+        self.assertEqual(delays, sorted(delays))
+        self.assertEqual(reminder.state, "failed")
+        self.assertEqual(len(self.graph.sends), MAX_ATTEMPTS)
+        self.assertIn("130429", reminder.error_message)
+
+    def test_pair_rate_limit_delays_only_that_customer(self):
+        other = self._create_customer(
+            "Papelería Sol", mobile="+52 33 1234 5678", whatsapp_opt_in=True
+        )
+        self.graph.respond = lambda request: (
+            self.graph.error(131056)
+            if request["json"]["to"] == "525512345678"
+            else self.graph.accept(request)
+        )
+        self.create_invoice(self.wa_customer, due=TUESDAY)
+        self.create_invoice(other, due=TUESDAY)
+        self.plan_on(TUESDAY)
+        limited = self.reminders(self.wa_customer, channel="whatsapp")
+        sent = self.reminders(other, channel="whatsapp")
+        self.send(limited | sent)
+        self.assertEqual(sent.state, "sent")
+        self.assertEqual(limited.state, "queued")
+        delay = (limited.scheduled_at - NOW).total_seconds()
+        self.assertTrue(6 <= delay <= 10, delay)
+        self.assertEqual(limited.retry_count, 0)
+
+    @mute_logger("odoo.addons.account_dunning.models.dunning_whatsapp_account")
+    def test_expired_token_pauses_the_account(self):
+        self.graph.respond = lambda request: self.graph.error(
+            190, status=401, title="Error validating access token"
+        )
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(self.account.state, "paused")
+        self.assertIn("190", self.account.pause_reason)
+        self.assertEqual(reminder.state, "queued")
+        self.assertGreater(reminder.scheduled_at, NOW)
+        # While paused, nothing more goes out.
+        self.send(reminder)
+        self.assertEqual(len(self.graph.sends), 1)
+
+    def test_read_timeout_never_resent_then_settled_by_status_webhook(self):
+        self.graph.respond = lambda request: ("sleep", 1.5)
+        reminder = self.queued_whatsapp()
+        with patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)):
+            self.send(reminder)
+        self.assertEqual(reminder.state, "sending")
+        self.assertIn("status webhook", reminder.error_message)
+        # A later dispatch, even long after, neither resends nor requeues it.
+        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(days=1))
+        self.send(reminder)
+        self.assertEqual(reminder.state, "sending")
+        self.assertEqual(len(self.graph.sends), 1)
+        events = parse_webhook(
+            webhook_body(
+                status_value("wamid.LATE", "delivered", callback=reminder.uuid)
+            )
+        )
+        inbox = self.env["dunning.whatsapp.event"].sudo()
+        inbox._store_webhook(self.account, events)._process()
+        self.assertEqual(reminder.state, "delivered")
+        self.assertEqual(reminder.whatsapp_message_ids.wamid, "wamid.LATE")
+        self.assertEqual(reminder.whatsapp_message_ids.state, "delivered")
+
+    def test_no_consent_not_sent(self):
+        self.wa_customer.whatsapp_opt_in = False
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        self.assertIn("did not agree", reminder.error_message)
+        self.assertFalse(self.graph.sends)
+
+    def test_opted_out_not_sent(self):
+        self.wa_customer.whatsapp_opt_out = True
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        self.assertFalse(self.graph.sends)
+
+    def test_invalid_number_never_sent(self):
+        self.wa_customer.mobile = "55 1234"
+        self.assertTrue(self.wa_customer.whatsapp_number_invalid)
+        self.assertFalse(self.wa_customer.whatsapp_number)
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        self.assertFalse(self.graph.sends)
+
+    def test_number_stored_in_e164_from_the_country(self):
+        partner = self._create_customer("Tacos Lupita", mobile="044 55 8765 4321")
+        self.assertEqual(partner.whatsapp_number, "+525587654321")
+        partner.mobile = False
+        partner.phone = "(33) 3123 4567"
+        self.assertEqual(partner.whatsapp_number, "+523331234567")
+
+    def test_consent_is_dated(self):
+        self.assertTrue(self.wa_customer.whatsapp_opt_in_date)
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppAccess(WhatsAppCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.collector = new_test_user(
+            cls.env,
+            login="wa_collector",
+            groups="account_dunning.group_dunning_collector",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+
+    def test_collector_cannot_read_the_access_token(self):
+        account = self.account.with_user(self.collector)
+        self.assertEqual(account.name, "Cobranza")
+        for secret in ("access_token", "app_secret", "verify_token"):
+            with self.assertRaises(AccessError):
+                account.read([secret])
+
+    def test_collector_cannot_edit_templates(self):
+        with self.assertRaises(AccessError):
+            self.template.with_user(self.collector).write({"name": "otro"})

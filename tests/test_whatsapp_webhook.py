@@ -1,0 +1,146 @@
+import json
+
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from .common import TUESDAY
+from .test_whatsapp_common import (
+    VERIFY_TOKEN,
+    WhatsAppCommon,
+    inbound_value,
+    sign,
+    status_value,
+    webhook_body,
+)
+
+URL = "/dunning/whatsapp/webhook"
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
+    def post(self, body, signature=True, raw=None):
+        raw = raw or json.dumps(body, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if signature is True:
+            headers["X-Hub-Signature-256"] = sign(raw)
+        elif signature:
+            headers["X-Hub-Signature-256"] = signature
+        return self.url_open(URL, data=raw, headers=headers)
+
+    def events(self):
+        return self.env["dunning.whatsapp.event"].sudo().search([])
+
+    def sent_message(self):
+        """A reminder sent by WhatsApp with its wamid, as the dispatch leaves it."""
+        reminder = self.queued_whatsapp()
+        reminder.write({"state": "sent"})
+        return self.env["dunning.whatsapp.message"].sudo().create(
+            {
+                "wamid": "wamid.HBgL1",
+                "direction": "out",
+                "state": "sent",
+                "account_id": self.account.id,
+                "company_id": self.company.id,
+                "partner_id": self.wa_customer.id,
+                "reminder_id": reminder.id,
+            }
+        )
+
+    def test_verification_with_the_right_token(self):
+        response = self.url_open(
+            f"{URL}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}"
+            "&hub.challenge=1158201444"
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.text, "1158201444")
+
+    def test_verification_with_a_wrong_token(self):
+        response = self.url_open(
+            f"{URL}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1158201444"
+        )
+        self.assertEqual(response.status_code, 403)
+
+    def test_signed_body_with_accents_and_emoji_accepted(self):
+        text = "Hola, ¿puedo pagar mañana? 🙏"
+        response = self.post(webhook_body(inbound_value(text)))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(self.events()), 1)
+        self.assertEqual(self.events().state, "done")
+        message = self.env["dunning.whatsapp.message"].search(
+            [("direction", "=", "in")]
+        )
+        self.assertEqual(message.body, text)
+        self.assertEqual(message.partner_id, self.wa_customer)
+        self.assertTrue(self.wa_customer.whatsapp_last_inbound_at)
+
+    @mute_logger("odoo.addons.account_dunning.controllers.whatsapp_webhook")
+    def test_missing_signature_rejected_and_nothing_written(self):
+        response = self.post(webhook_body(inbound_value("Hola")), signature=None)
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self.events())
+        self.assertFalse(self.wa_customer.whatsapp_last_inbound_at)
+
+    @mute_logger("odoo.addons.account_dunning.controllers.whatsapp_webhook")
+    def test_wrong_signature_rejected_and_nothing_written(self):
+        raw = json.dumps(webhook_body(inbound_value("Hola"))).encode()
+        response = self.post(None, signature=sign(raw, "other-secret"), raw=raw)
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self.events())
+
+    def test_duplicate_event_processed_once(self):
+        body = webhook_body(inbound_value("¿Cuánto debo?"))
+        self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(len(self.events()), 1)
+        messages = self.env["dunning.whatsapp.message"].search(
+            [("direction", "=", "in")]
+        )
+        self.assertEqual(len(messages), 1)
+
+    def test_statuses_never_go_backwards(self):
+        message = self.sent_message()
+        self.post(webhook_body(status_value("wamid.HBgL1", "read", 1795543300)))
+        self.post(webhook_body(status_value("wamid.HBgL1", "delivered", 1795543200)))
+        self.assertEqual(message.state, "read")
+        self.assertEqual(message.reminder_id.state, "read")
+        self.assertTrue(message.read_at)
+        self.assertEqual(len(self.events()), 2)
+
+    def test_failed_after_delivered_only_logged(self):
+        message = self.sent_message()
+        self.post(webhook_body(status_value("wamid.HBgL1", "delivered")))
+        errors = [{"code": 131026, "title": "Message undeliverable"}]
+        self.post(webhook_body(status_value("wamid.HBgL1", "failed", errors=errors)))
+        self.assertEqual(message.state, "delivered")
+        self.assertEqual(message.reminder_id.state, "delivered")
+
+    def test_failed_status_stores_code_and_title(self):
+        message = self.sent_message()
+        errors = [{"code": 131026, "title": "Message undeliverable"}]
+        self.post(webhook_body(status_value("wamid.HBgL1", "failed", errors=errors)))
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.error_code, 131026)
+        self.assertEqual(message.error_title, "Message undeliverable")
+        self.assertEqual(message.reminder_id.state, "failed")
+
+    def test_unknown_phone_number_id_ignored(self):
+        body = webhook_body(inbound_value("Hola"), phone_number_id="999999")
+        response = self.post(body, signature=None)
+        self.assertEqual(response.status_code, 200)
+        self.assertFalse(self.events())
+
+    def test_baja_opts_out_and_cancels_queued_whatsapp_reminders(self):
+        reminder = self.queued_whatsapp()
+        self.post(webhook_body(inbound_value("Baja")))
+        self.assertTrue(self.wa_customer.whatsapp_opt_out)
+        self.assertTrue(self.wa_customer.whatsapp_opt_out_date)
+        self.assertEqual(reminder.state, "cancelled")
+
+    def test_inbound_wa_id_with_mobile_one_finds_the_partner(self):
+        self.assertEqual(self.wa_customer.mobile, "+52 55 1234 5678")
+        self.post(webhook_body(inbound_value("Ya pagué", wa_id="5215512345678")))
+        message = self.env["dunning.whatsapp.message"].search(
+            [("direction", "=", "in")]
+        )
+        self.assertEqual(message.partner_id, self.wa_customer)
+        self.assertEqual(self.wa_customer.whatsapp_last_inbound_at.date(), TUESDAY)
