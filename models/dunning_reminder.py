@@ -9,6 +9,8 @@ from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, split_every
 
+from ..services import whatsapp_client as wa
+from ..services.backoff import can_retry, next_retry_at
 from ..services.contact_window import (
     describe,
     is_open,
@@ -901,9 +903,6 @@ class DunningReminder(models.Model):
         only, fail, pause the account, or wait for the status webhook.
         """
         self.ensure_one()
-        from ..services import whatsapp_client as wa
-        from ..services.backoff import can_retry, next_retry_at
-
         template = self.level_id.whatsapp_template_id
         if not template:
             raise UserError(

@@ -3,6 +3,8 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..services.whatsapp_client import WhatsAppClient, WhatsAppError
+
 _logger = logging.getLogger(__name__)
 
 SECRET_GROUP = "base.group_system"
@@ -101,16 +103,13 @@ class DunningWhatsappAccount(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
-        from ..services.whatsapp_client import WhatsAppError
-
         try:
             info = self._get_client().get_phone_number()
-        except WhatsAppError as error:
+        except (WhatsAppError, ValueError) as error:
             raise UserError(
                 _("WhatsApp refused the connection: %(error)s", error=error)
             ) from error
-        number = (info or {}).get("display_phone_number") or ""
-        self.display_phone_number = number
+        self.display_phone_number = info.display_phone_number
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -119,8 +118,8 @@ class DunningWhatsappAccount(models.Model):
                 "title": _("Connection to WhatsApp works"),
                 "message": _(
                     "Meta knows this phone number as %(number)s (%(name)s).",
-                    number=number,
-                    name=(info or {}).get("verified_name") or "",
+                    number=info.display_phone_number or "",
+                    name=info.verified_name or "",
                 ),
                 "sticky": False,
             },
@@ -142,8 +141,6 @@ class DunningWhatsappAccount(models.Model):
     def _get_client(self):
         """The Cloud API client of this account (token read as superuser)."""
         self.ensure_one()
-        from ..services.whatsapp_client import WhatsAppClient
-
         account = self.sudo()
         return WhatsAppClient(
             account.api_base_url,

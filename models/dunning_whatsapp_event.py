@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 from odoo import api, fields, models
 
+from ..services.whatsapp_client import StatusEvent, is_opt_out
+
 _logger = logging.getLogger(__name__)
 
 
@@ -87,8 +89,6 @@ class DunningWhatsappEvent(models.Model):
 
         A duplicate (same key) is acknowledged and not stored again.
         """
-        from ..services.whatsapp_client import StatusEvent
-
         stored = self.browse()
         for event in events:
             data = dataclasses.asdict(event)
@@ -175,8 +175,6 @@ class DunningWhatsappEvent(models.Model):
 
     def _process_message(self, data):
         """An inbound message: opt-out keyword, or a note for the collector."""
-        from ..services.whatsapp_client import is_opt_out
-
         partner = self.env["res.partner"]._whatsapp_find_by_wa_id(
             data.get("from_wa_id"), self.account_id.company_id
         )

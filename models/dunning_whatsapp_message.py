@@ -1,5 +1,7 @@
 from odoo import _, fields, models
 
+from ..services.whatsapp_client import should_apply_status
+
 # Statuses only move forward: a late "delivered" never undoes a "read".
 STATUS_RANK = {"sending": 0, "sent": 1, "delivered": 2, "read": 3}
 
@@ -69,8 +71,6 @@ class DunningWhatsappMessage(models.Model):
         ``failed`` after ``delivered`` is only logged (the customer has it).
         """
         self.ensure_one()
-        from ..services.whatsapp_client import should_apply_status
-
         if not should_apply_status(self.state, status or ""):
             if status == "failed" and self.state in ("delivered", "read"):
                 self._log_late_failure(error_code, error_title)

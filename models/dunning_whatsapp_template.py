@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
+from ..services.whatsapp_client import TemplateParamsError, validate_template_params
+
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
 
@@ -140,11 +142,6 @@ class DunningWhatsappTemplate(models.Model):
         Returns the body as the customer will read it, for the chatter.
         """
         self.ensure_one()
-        from ..services.whatsapp_client import (
-            TemplateParamsError,
-            validate_template_params,
-        )
-
         if self.status != "approved":
             raise UserError(
                 _("WhatsApp template %(template)s is not approved.", template=self.name)

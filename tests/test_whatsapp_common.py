@@ -32,6 +32,7 @@ class FakeGraphAPI:
     def __init__(self):
         self.requests = []
         self.respond = self.accept
+        self.phone = None  # the answer to GET /{version}/{phone_number_id}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +50,8 @@ class FakeGraphAPI:
                 if status == "sleep":
                     time.sleep(body)
                     status, body = fake.accept(request)
+                if request["method"] == "GET" and status == 200 and fake.phone:
+                    body = fake.phone
                 data = json.dumps(body).encode()
                 try:
                     self.send_response(status)
@@ -57,7 +60,7 @@ class FakeGraphAPI:
                     self.end_headers()
                     self.wfile.write(data)
                 except OSError:
-                    pass  # the client gave up (read timeout): nobody to answer
+                    return  # the client gave up (read timeout): nobody to answer
 
             do_GET = do_POST = _handle
 
@@ -237,6 +240,7 @@ class WhatsAppCommon(DunningCommon):
         super().setUp()
         self.graph.requests.clear()
         self.graph.respond = self.graph.accept
+        self.graph.phone = None
 
     def queued_whatsapp(self, partner=None):
         """Plan an invoice of ``partner`` due on Tuesday: its WhatsApp reminder."""

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import format_date, mute_logger
 
@@ -203,6 +203,27 @@ class TestWhatsAppSend(WhatsAppCommon):
         partner.mobile = False
         partner.phone = "(33) 3123 4567"
         self.assertEqual(partner.whatsapp_number, "+523331234567")
+
+    def test_test_connection_reads_the_number(self):
+        self.graph.phone = {
+            "id": PHONE_NUMBER_ID,
+            "display_phone_number": "+52 55 5000 1111",
+            "verified_name": "Acme Cobranza",
+            "quality_rating": "GREEN",
+        }
+        action = self.account.action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertIn("Acme Cobranza", action["params"]["message"])
+        self.assertEqual(self.account.display_phone_number, "+52 55 5000 1111")
+        self.assertEqual(self.graph.requests[0]["method"], "GET")
+        self.assertTrue(
+            self.graph.requests[0]["path"].startswith(f"/v21.0/{PHONE_NUMBER_ID}?")
+        )
+
+    def test_test_connection_refused_token(self):
+        self.graph.respond = lambda request: self.graph.error(190, status=401)
+        with self.assertRaises(UserError):
+            self.account.action_test_connection()
 
     def test_consent_is_dated(self):
         self.assertTrue(self.wa_customer.whatsapp_opt_in_date)

@@ -34,16 +34,20 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         """A reminder sent by WhatsApp with its wamid, as the dispatch leaves it."""
         reminder = self.queued_whatsapp()
         reminder.write({"state": "sent"})
-        return self.env["dunning.whatsapp.message"].sudo().create(
-            {
-                "wamid": "wamid.HBgL1",
-                "direction": "out",
-                "state": "sent",
-                "account_id": self.account.id,
-                "company_id": self.company.id,
-                "partner_id": self.wa_customer.id,
-                "reminder_id": reminder.id,
-            }
+        return (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "wamid": "wamid.HBgL1",
+                    "direction": "out",
+                    "state": "sent",
+                    "account_id": self.account.id,
+                    "company_id": self.company.id,
+                    "partner_id": self.wa_customer.id,
+                    "reminder_id": reminder.id,
+                }
+            )
         )
 
     def test_verification_with_the_right_token(self):
