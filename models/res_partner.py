@@ -74,6 +74,7 @@ class ResPartner(models.Model):
     )
     whatsapp_opt_out_date = fields.Datetime(string="Opt-out Date", copy=False)
     whatsapp_number = fields.Char(
+        string="WhatsApp Number",
         compute="_compute_whatsapp_number",
         store=True,
         index=True,
@@ -81,6 +82,7 @@ class ResPartner(models.Model):
         "with the customer's country.",
     )
     whatsapp_number_invalid = fields.Boolean(
+        string="Invalid WhatsApp Number",
         compute="_compute_whatsapp_number",
         store=True,
         help="The mobile or phone number is not a valid number: WhatsApp is "
