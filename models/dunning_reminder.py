@@ -264,10 +264,13 @@ class DunningReminder(models.Model):
         by_partner = defaultdict(list)
         for row in candidates:
             by_partner[row["partner_id"]].append(row)
+        # Statements are read once for all customers: per batch, the scan of the
+        # company's open invoices would grow with the square of the invoices.
+        statements = self._statement_moves(company, list(by_partner))
         created = self.browse()
         for partner_ids in split_every(batch_size, list(by_partner)):
             batch = {pid: by_partner[pid] for pid in partner_ids}
-            created |= self._plan_batch(company, today, batch)
+            created |= self._plan_batch(company, today, batch, statements)
             self._commit_between_batches()
         return created
 
@@ -354,7 +357,7 @@ class DunningReminder(models.Model):
         self.env.cr.execute(query)
         return self.env.cr.dictfetchall()
 
-    def _plan_batch(self, company, today, rows_by_partner):
+    def _plan_batch(self, company, today, rows_by_partner, statements=None):
         """Create the reminders of a batch of customers and take their decisions.
 
         A fixed number of queries whatever the batch size: the statements, one
@@ -366,7 +369,8 @@ class DunningReminder(models.Model):
         )
         channels_by_level = {level.id: level._get_channels() for level in levels}
         offset_by_level = {level.id: level.offset_days for level in levels}
-        statements = self._statement_moves(company, list(rows_by_partner))
+        if statements is None:
+            statements = self._statement_moves(company, list(rows_by_partner))
 
         reminder_rows = []  # (partner_id, level_id, channel, currency_id, amount)
         listed = []  # (index in reminder_rows, move_id)
