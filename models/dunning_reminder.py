@@ -635,27 +635,40 @@ class DunningReminder(models.Model):
         them sent, so a claim without its email or activity was never sent and
         can safely go back to the queue; one with them was sent.
         """
-        # An outbox channel's claim was committed before the provider's call: it
-        # may have gone out, so only the provider's status webhook settles it.
         stale = self.search(
-            [
-                ("state", "=", "sending"),
-                ("claimed_at", "<", now - STALE_CLAIM),
-                ("channel", "not in", list(OUTBOX_CHANNELS)),
-            ]
+            [("state", "=", "sending"), ("claimed_at", "<", now - STALE_CLAIM)]
         )
         for reminder in stale:
-            if reminder.mail_id or reminder.message_id or reminder.activity_id:
+            if reminder.channel in OUTBOX_CHANNELS:
+                # The outbox record is committed just before the provider's call:
+                # with it the message may have gone out, and only the provider's
+                # status webhook settles it; without it, it was never tried.
+                if not reminder._has_outbox_record():
+                    reminder.write({"state": "queued", "claimed_at": False})
+            elif reminder.mail_id or reminder.message_id or reminder.activity_id:
                 reminder.write({"state": "sent", "sent_at": reminder.claimed_at})
             else:
                 reminder.write({"state": "queued", "claimed_at": False})
 
+    def _has_outbox_record(self):
+        """Whether a send of this reminder may have reached the provider."""
+        self.ensure_one()
+        if self.channel == "whatsapp":
+            return bool(
+                self.whatsapp_message_ids.filtered(
+                    lambda m: m.direction == "out" and m.state != "failed"
+                )
+            )
+        return False
+
     def _dispatch(self, now):
         """Send, defer or cancel each reminder of ``self``; never raises."""
         trigger_times = set()
-        for reminder in self:
-            if reminder.state not in ("queued", "deferred"):
-                continue
+        pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
+        # The whole batch is marked before any reminder is sent: an outbox channel
+        # commits before its provider's call, which releases the batch's row
+        # locks, and a concurrent worker must then not find the rest queued.
+        for reminder in pending:
             reminder.write(
                 {
                     "state": "sending",
@@ -663,6 +676,7 @@ class DunningReminder(models.Model):
                     "attempt_count": reminder.attempt_count + 1,
                 }
             )
+        for reminder in pending:
             when = reminder._dispatch_one(now)
             if when:
                 trigger_times.add(when)
@@ -943,18 +957,26 @@ class DunningReminder(models.Model):
         url_suffix = template._render_url_suffix(self)
         body = template._validate_message(params, url_suffix)
         self.recipient_id = partner
-        # Outbox: the claim is durable before the message can leave.
+        # Outbox: the claim and its message are durable before the message can
+        # leave; from here on the reminder is never sent again by this channel
+        # unless Meta answered that it refused it.
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "direction": "out",
+                    "state": "sending",
+                    "account_id": account.id,
+                    "company_id": self.company_id.id,
+                    "partner_id": partner.id,
+                    "reminder_id": self.id,
+                    "template_id": template.id,
+                    "body": body,
+                }
+            )
+        )
         self._commit_between_batches()
-        message_values = {
-            "direction": "out",
-            "account_id": account.id,
-            "company_id": self.company_id.id,
-            "partner_id": partner.id,
-            "reminder_id": self.id,
-            "template_id": template.id,
-            "body": body,
-        }
-        messages = self.env["dunning.whatsapp.message"].sudo()
         try:
             result = account._get_client().send_template(
                 partner.whatsapp_number,
@@ -966,11 +988,11 @@ class DunningReminder(models.Model):
             )
         except wa.RecipientRateLimitError as error:
             # About one message per 6 s per user: only this customer waits.
+            message.unlink()  # refused by Meta: it never left
             retry_at = now + timedelta(seconds=random.uniform(6, 10))
             self._requeue(retry_at, str(error))
             return retry_at
         except wa.UncertainError as error:
-            messages.create({**message_values, "state": "sending"})
             self.error_message = _(
                 "The request may have reached WhatsApp (%(error)s): not sent again, "
                 "waiting for the status webhook.",
@@ -978,14 +1000,14 @@ class DunningReminder(models.Model):
             )
             return None
         except wa.AccountError as error:
+            message.unlink()
             account._pause(str(error))
             retry_at = now + timedelta(hours=1)
             self._requeue(retry_at, str(error))
             return retry_at
         except wa.TerminalError as error:
-            messages.create(
+            message.write(
                 {
-                    **message_values,
                     "state": "failed",
                     "failed_at": now,
                     "error_code": error.code or 0,
@@ -996,6 +1018,7 @@ class DunningReminder(models.Model):
             return None
         except wa.WhatsAppError as error:
             # Retryable (throughput, temporary, 5xx) or unclassified.
+            message.unlink()
             if not can_retry(self.retry_count + 1):
                 self._set_failed(
                     _(
@@ -1008,9 +1031,8 @@ class DunningReminder(models.Model):
             retry_at = next_retry_at(now, self.retry_count)
             self._requeue(retry_at, str(error), retry=True)
             return retry_at
-        messages.create(
+        message.write(
             {
-                **message_values,
                 "wamid": result.wamid,
                 "wa_id": result.wa_id,
                 "state": "sent",

@@ -139,7 +139,11 @@ class DunningWhatsappEvent(models.Model):
             )
             if reminder:
                 message = messages.search(
-                    [("reminder_id", "=", reminder.id), ("direction", "=", "out")],
+                    [
+                        ("reminder_id", "=", reminder.id),
+                        ("direction", "=", "out"),
+                        ("wamid", "=", False),
+                    ],
                     limit=1,
                 )
                 if not message:
@@ -199,6 +203,9 @@ class DunningWhatsappEvent(models.Model):
         )
         if not partner:
             return False
+        # The collector is per company: read it in the account's company, not
+        # in the public user's.
+        partner = partner.with_company(self.account_id.company_id)
         if is_opt_out(text):
             partner._whatsapp_set_opt_out(text, when)
         else:

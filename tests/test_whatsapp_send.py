@@ -173,6 +173,44 @@ class TestWhatsAppSend(WhatsAppCommon):
         self.assertEqual(reminder.whatsapp_message_ids.wamid, "wamid.LATE")
         self.assertEqual(reminder.whatsapp_message_ids.state, "delivered")
 
+    def test_stale_claim_without_outbox_record_goes_back_to_the_queue(self):
+        # A worker died after claiming the reminder, before its outbox record:
+        # the message was never tried.
+        reminder = self.queued_whatsapp()
+        reminder.write({"state": "sending", "claimed_at": NOW - timedelta(hours=2)})
+        self.env["dunning.reminder"]._recover_stale_claims(NOW)
+        self.assertEqual(reminder.state, "queued")
+
+    def test_stale_claim_with_outbox_record_left_alone(self):
+        # A worker died during the call: the message may have gone out.
+        reminder = self.queued_whatsapp()
+        reminder.write({"state": "sending", "claimed_at": NOW - timedelta(hours=2)})
+        self.env["dunning.whatsapp.message"].sudo().create(
+            {
+                "direction": "out",
+                "state": "sending",
+                "account_id": self.account.id,
+                "company_id": self.company.id,
+                "partner_id": self.wa_customer.id,
+                "reminder_id": reminder.id,
+            }
+        )
+        self.env["dunning.reminder"]._recover_stale_claims(NOW)
+        self.assertEqual(reminder.state, "sending")
+
+    def test_terminal_error_fails_with_code_and_title(self):
+        self.graph.respond = lambda request: self.graph.error(
+            132001, title="Template does not exist"
+        )
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        message = reminder.whatsapp_message_ids
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.error_code, 132001)
+        self.assertEqual(message.error_title, "Template does not exist")
+        self.assertEqual(len(self.graph.sends), 1)
+
     def test_no_consent_not_sent(self):
         self.wa_customer.whatsapp_opt_in = False
         reminder = self.queued_whatsapp()

@@ -3,6 +3,7 @@ import json
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from ..services.whatsapp_client import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import (
     VERIFY_TOKEN,
@@ -148,3 +149,23 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         )
         self.assertEqual(message.partner_id, self.wa_customer)
         self.assertEqual(self.wa_customer.whatsapp_last_inbound_at.date(), TUESDAY)
+
+    def test_inbound_message_notifies_the_collector(self):
+        self.wa_customer.with_company(self.company).dunning_collector_id = self.env.user
+        self.post(webhook_body(inbound_value("¿Me pueden llamar?")))
+        activity = self.wa_customer.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(activity.user_id, self.env.user)
+        self.assertIn("llamar", activity.note)
+
+    def test_cron_processes_events_left_pending(self):
+        message = self.sent_message()
+        inbox = self.env["dunning.whatsapp.event"].sudo()
+        events = parse_webhook(webhook_body(status_value("wamid.HBgL1", "delivered")))
+        stored = inbox._store_webhook(self.account, events)
+        self.assertEqual(stored.state, "pending")
+        self.env.ref(
+            "account_dunning.ir_cron_whatsapp_events"
+        ).sudo().method_direct_trigger()
+        self.assertEqual(stored.state, "done")
+        self.assertEqual(message.state, "delivered")
