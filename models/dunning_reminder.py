@@ -953,6 +953,18 @@ class DunningReminder(models.Model):
                 _("The WhatsApp account %(account)s is paused.", account=account.name),
             )
             return retry_at
+        budget_until = account._budget_full_until(partner, now)
+        if budget_until:
+            self._requeue(
+                budget_until,
+                _(
+                    "The WhatsApp account %(account)s reached its daily budget of "
+                    "%(budget)s customers.",
+                    account=account.name,
+                    budget=account.daily_recipient_budget,
+                ),
+            )
+            return budget_until
         params = template._render_params(self)
         url_suffix = template._render_url_suffix(self)
         body = template._validate_message(params, url_suffix)
@@ -977,6 +989,7 @@ class DunningReminder(models.Model):
             )
         )
         self._commit_between_batches()
+        account._pace()
         try:
             result = account._get_client().send_template(
                 partner.whatsapp_number,

@@ -1,13 +1,21 @@
 import logging
+import threading
+import time
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..services.backoff import TokenBucket
 from ..services.whatsapp_client import WhatsAppClient, WhatsAppError
 
 _logger = logging.getLogger(__name__)
 
 SECRET_GROUP = "base.group_system"
+# One pacer per (database, account, rate) in this process: workers that send for
+# the same number must share one dispatcher or split the rate between them.
+_PACERS = {}
+_PACERS_LOCK = threading.Lock()
 # (connect, read) seconds for Meta's API: a read timeout leaves a send uncertain,
 # never resent.
 CLIENT_TIMEOUT = (5, 20)
@@ -149,6 +157,49 @@ class DunningWhatsappAccount(models.Model):
             account.access_token or "",
             timeout=CLIENT_TIMEOUT,
         )
+
+    def _pace(self):
+        """Wait for this number's next sending slot (``rate_per_second``)."""
+        self.ensure_one()
+        rate = max(self.rate_per_second, 1)
+        key = (self.env.cr.dbname, self.id, rate)
+        with _PACERS_LOCK:
+            pacer = _PACERS.setdefault(key, TokenBucket(rate))
+        wait = pacer.take()
+        if wait:
+            time.sleep(wait)
+
+    def _budget_full_until(self, partner, now):
+        """When a new customer may be messaged again, if the daily budget is used.
+
+        Meta counts business-initiated unique recipients per rolling 24 hours:
+        a customer already messaged in the window costs nothing more; a new one
+        waits until the oldest message of the window is 24 hours old.
+        """
+        self.ensure_one()
+        if self.daily_recipient_budget <= 0:
+            return None
+        since = now - timedelta(hours=24)
+        rows = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            ._read_group(
+                [
+                    ("account_id", "=", self.id),
+                    ("direction", "=", "out"),
+                    ("state", "!=", "failed"),
+                    ("create_date", ">", since),
+                ],
+                ["partner_id"],
+                ["create_date:min"],
+            )
+        )
+        first_by_partner = {p.id: first for p, first in rows}
+        if partner.id in first_by_partner:
+            return None
+        if len(first_by_partner) < self.daily_recipient_budget:
+            return None
+        return min(first_by_partner.values()) + timedelta(hours=24)
 
     def _pause(self, reason):
         """Stop every send of this account and tell the collection managers."""

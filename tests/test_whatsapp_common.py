@@ -45,6 +45,7 @@ class FakeGraphAPI:
                     "headers": dict(self.headers),
                     "json": json.loads(raw) if raw else None,
                 }
+                request["at"] = time.monotonic()
                 fake.requests.append(request)
                 status, body = fake.respond(request)
                 if status == "sleep":

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from itertools import pairwise
 from unittest.mock import patch
 
 from odoo import Command
@@ -210,6 +211,45 @@ class TestWhatsAppSend(WhatsAppCommon):
         self.assertEqual(message.error_code, 132001)
         self.assertEqual(message.error_title, "Template does not exist")
         self.assertEqual(len(self.graph.sends), 1)
+
+    def test_daily_budget_defers_new_customers(self):
+        self.account.daily_recipient_budget = 1
+        other = self._create_customer(
+            "Papelería Sol", mobile="+52 33 1234 5678", whatsapp_opt_in=True
+        )
+        self.create_invoice(self.wa_customer, due=TUESDAY)
+        self.create_invoice(other, due=TUESDAY)
+        self.plan_on(TUESDAY)
+        first = self.reminders(self.wa_customer, channel="whatsapp")
+        second = self.reminders(other, channel="whatsapp")
+        self.send(first)
+        sent_at = first.whatsapp_message_ids.create_date
+        self.send(second)
+        self.assertEqual(first.state, "sent")
+        self.assertEqual(second.state, "queued")
+        self.assertEqual(second.scheduled_at, sent_at + timedelta(hours=24))
+        self.assertIn("daily budget", second.error_message)
+        self.assertEqual(len(self.graph.sends), 1)
+
+    def test_sends_paced_at_the_rate_per_second(self):
+        self.account.rate_per_second = 5
+        customers = (
+            self.wa_customer
+            | self._create_customer(
+                "Papelería Sol", mobile="+52 33 1234 5678", whatsapp_opt_in=True
+            )
+            | self._create_customer(
+                "Abarrotes Luna", mobile="+52 81 1234 5678", whatsapp_opt_in=True
+            )
+        )
+        for customer in customers:
+            self.create_invoice(customer, due=TUESDAY)
+        self.plan_on(TUESDAY)
+        self.send(self.reminders(channel="whatsapp"))
+        times = [request["at"] for request in self.graph.sends]
+        self.assertEqual(len(times), 3)
+        gaps = [later - earlier for earlier, later in pairwise(times)]
+        self.assertTrue(all(gap >= 0.18 for gap in gaps), gaps)
 
     def test_no_consent_not_sent(self):
         self.wa_customer.whatsapp_opt_in = False
