@@ -31,6 +31,10 @@ DEBTOR_CHANNELS = {"email", "whatsapp"}
 OUTBOX_CHANNELS = {"whatsapp"}
 # A claim older than this is considered abandoned by a crashed worker.
 STALE_CLAIM = timedelta(minutes=30)
+# How long a send whose outcome is uncertain waits for the provider's status
+# webhook (Meta retries its webhooks for up to 7 days, but a day without any news
+# means the message most likely never left) before a person decides.
+UNCERTAIN_GRACE = timedelta(hours=24)
 OPEN_INVOICE_DOMAIN = [
     ("state", "=", "posted"),
     ("payment_state", "in", ("not_paid", "partial")),
@@ -645,10 +649,33 @@ class DunningReminder(models.Model):
                 # status webhook settles it; without it, it was never tried.
                 if not reminder._has_outbox_record():
                     reminder.write({"state": "queued", "claimed_at": False})
+                elif reminder.claimed_at < now - UNCERTAIN_GRACE:
+                    reminder._escalate_uncertain()
             elif reminder.mail_id or reminder.message_id or reminder.activity_id:
                 reminder.write({"state": "sent", "sent_at": reminder.claimed_at})
             else:
                 reminder.write({"state": "queued", "claimed_at": False})
+
+    def _escalate_uncertain(self):
+        """No news from the provider after the grace period: a person decides.
+
+        Failed rather than requeued: resending blindly could reach the customer
+        twice; the collector checks and retries by hand if needed.
+        """
+        self.ensure_one()
+        self._set_failed(
+            _(
+                "WhatsApp never confirmed this message; it may or may not have "
+                "reached the customer. Check with them before sending it again."
+            )
+        )
+        user = self.user_id or self.env.ref("base.user_root")
+        self.partner_id.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Check whether the WhatsApp reminder arrived"),
+            note=self.error_message,
+            user_id=user.id,
+        )
 
     def _has_outbox_record(self):
         """Whether a send of this reminder may have reached the provider."""

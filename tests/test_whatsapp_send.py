@@ -159,7 +159,7 @@ class TestWhatsAppSend(WhatsAppCommon):
         self.assertEqual(reminder.state, "sending")
         self.assertIn("status webhook", reminder.error_message)
         # A later dispatch, even long after, neither resends nor requeues it.
-        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(days=1))
+        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(hours=12))
         self.send(reminder)
         self.assertEqual(reminder.state, "sending")
         self.assertEqual(len(self.graph.sends), 1)
@@ -198,6 +198,19 @@ class TestWhatsAppSend(WhatsAppCommon):
         )
         self.env["dunning.reminder"]._recover_stale_claims(NOW)
         self.assertEqual(reminder.state, "sending")
+
+    def test_uncertain_send_escalated_after_the_grace_period(self):
+        self.graph.respond = lambda request: ("sleep", 1.5)
+        reminder = self.queued_whatsapp()
+        with patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)):
+            self.send(reminder)
+        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(hours=2))
+        self.assertEqual(reminder.state, "sending")
+        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(days=2))
+        self.assertEqual(reminder.state, "failed")
+        self.assertIn("never confirmed", reminder.error_message)
+        self.assertTrue(self.wa_customer.activity_ids)
+        self.assertEqual(len(self.graph.sends), 1)
 
     def test_terminal_error_fails_with_code_and_title(self):
         self.graph.respond = lambda request: self.graph.error(
