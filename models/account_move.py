@@ -4,12 +4,14 @@ from odoo import _, api, fields, models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    # Not indexed, like the other dunning columns: planning updates them on every
+    # invoice that moves up, and an update touching no indexed column can stay on
+    # its page (HOT) instead of rewriting every index of account_move.
     dunning_level_id = fields.Many2one(
         "dunning.level",
         string="Collection Level",
         readonly=True,
         copy=False,
-        index=True,
         tracking=True,
         help="The highest collection level this invoice has reached.",
     )
@@ -23,7 +25,6 @@ class AccountMove(models.Model):
         string="Next Reminder",
         compute="_compute_dunning_next_date",
         store=True,
-        index=True,
         copy=False,
         help="The day the invoice reaches its next collection level.",
     )

@@ -544,11 +544,8 @@ class DunningReminder(models.Model):
             SQL(
                 """
                 INSERT INTO dunning_reminder_line
-                       (reminder_id, move_id, level_id, channel, company_id,
-                        create_uid, create_date, write_uid, write_date)
-                SELECT reminder_id, move_id, level_id, channel, company_id,
-                       %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s,
-                       NOW() AT TIME ZONE 'UTC'
+                       (reminder_id, move_id, level_id, channel, company_id)
+                SELECT reminder_id, move_id, level_id, channel, company_id
                   FROM UNNEST(%(reminder_ids)s::int[], %(move_ids)s::int[],
                               %(level_ids)s::int[], %(channels)s::varchar[],
                               %(company_ids)s::int[])
@@ -557,7 +554,6 @@ class DunningReminder(models.Model):
                     ON CONFLICT (move_id, level_id, channel) DO NOTHING
              RETURNING reminder_id
                 """,
-                uid=self.env.uid,
                 reminder_ids=list(reminder_ids),
                 move_ids=list(move_ids),
                 level_ids=list(level_ids),

@@ -15,6 +15,9 @@ class DunningReminderLine(models.Model):
     _name = "dunning.reminder.line"
     _description = "Collection Reminder Decision"
     _order = "id"
+    # Planning writes one row per invoice and level: no log columns (and their
+    # foreign keys to res_users) on this hot path; the reminder carries who and when.
+    _log_access = False
 
     reminder_id = fields.Many2one(
         "dunning.reminder", required=True, index=True, ondelete="cascade"
