@@ -3,7 +3,7 @@ from itertools import pairwise
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import format_date, mute_logger
 
@@ -343,3 +343,23 @@ class TestWhatsAppAccess(WhatsAppCommon):
     def test_collector_cannot_edit_templates(self):
         with self.assertRaises(AccessError):
             self.template.with_user(self.collector).write({"name": "otro"})
+
+    def test_collector_of_another_company_does_not_see_the_account(self):
+        self.env.user.company_ids |= self.env.ref("base.main_company")
+        company_2 = self.setup_other_company(name="Acme Monterrey")["company"]
+        outsider = new_test_user(
+            self.env,
+            login="wa_collector_mty",
+            groups="account_dunning.group_dunning_collector",
+            company_id=company_2.id,
+            company_ids=[Command.set(company_2.ids)],
+        )
+        accounts = self.env["dunning.whatsapp.account"].with_user(outsider)
+        self.assertFalse(accounts.search([]))
+        templates = self.env["dunning.whatsapp.template"].with_user(outsider)
+        self.assertFalse(templates.search([]))
+
+    def test_template_params_must_match_the_body(self):
+        with self.assertRaises(ValidationError):
+            last = self.template.param_ids[-1]
+            self.template.write({"param_ids": [Command.delete(last.id)]})
