@@ -480,6 +480,13 @@ def summarize(results):
     chosen["repeats"] = len(results)
     chosen["seconds_min"] = min(r["seconds"] for r in results)
     chosen["seconds_max"] = max(r["seconds"] for r in results)
+    fingerprints = {r.get("code_fingerprint") for r in results}
+    if len(fingerprints) > 1:
+        chosen["warning"] = (
+            f"the add-on's code changed between the runs of {results[0]['engine']}"
+            f" ({', '.join(sorted(map(str, fingerprints)))}): measure again"
+        )
+        log(f"WARNING: {chosen['warning']}")
     chosen["runs"] = [
         {
             key: r.get(key)
@@ -491,6 +498,7 @@ def summarize(results):
                 "queries",
                 "rss_peak_delta_kib",
                 "load_average_before",
+                "code_fingerprint",
             )
         }
         for r in results
@@ -647,6 +655,11 @@ def main(argv=None):
         output["sizes"][str(size)] = run_size(pg, args, size, today)
 
     lines, passed = verdict(output["sizes"])
+    for size, result in output["sizes"].items():
+        for engine in result["engines"].values():
+            if engine.get("warning"):
+                passed = False
+                lines.append(f"WARN N={int(size):,}: {engine['warning']}")
     output["verdict"] = {"passed": passed, "lines": lines}
     output["total_s"] = time.perf_counter() - started
     print("\n### Verdict\n", flush=True)

@@ -56,6 +56,27 @@ def _status_kib(field):
     return None
 
 
+def _code_fingerprint():
+    """A hash of our add-on's engine code on disk: models/, data/, services/.
+
+    Other people may edit the add-on while a long benchmark runs; run.py compares
+    the fingerprints of the runs of an engine and warns when they differ.
+    """
+    import hashlib
+
+    from odoo.modules.module import get_module_path
+
+    digest = hashlib.sha256()
+    root = get_module_path("account_dunning")
+    for folder in ("models", "data", "services"):
+        path = os.path.join(root, folder)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else ():
+            if name.endswith((".py", ".xml")):
+                with open(os.path.join(path, name), "rb") as source:
+                    digest.update(name.encode() + b"\0" + source.read())
+    return digest.hexdigest()[:12]
+
+
 def _backend_cpu_s(pid):
     """CPU seconds (user + system) of the PostgreSQL backend ``pid`` so far.
 
@@ -158,6 +179,7 @@ def cmd_measure(args):
 
     run, describe = ENGINES[args.engine]
     registry, load_s = _odoo_env(args.config, args.database)
+    fingerprint = _code_fingerprint()
     today = date.fromisoformat(args.today)
 
     # Warm-up, the same for both engines: read the big tables once so that neither
@@ -226,6 +248,7 @@ def cmd_measure(args):
     result = {
         "engine": args.engine,
         "load_average_before": os.getloadavg(),
+        "code_fingerprint": fingerprint,
         "seconds": seconds,
         "queries": meter.count,
         "queries_global_counter": queries_global,
