@@ -170,6 +170,24 @@ class DunningPolicy(models.Model):
         help="Send WhatsApp reminders only to customers who recorded their "
         "consent, as Meta requires for business-initiated messages.",
     )
+    whatsapp_fallback = fields.Selection(
+        [
+            ("none", "No fallback"),
+            ("email", "Email"),
+            ("activity", "Collector activity"),
+        ],
+        string="When WhatsApp Cannot Reach",
+        default="email",
+        required=True,
+        help="What replaces a WhatsApp reminder that cannot reach the customer (no "
+        "consent, opted out, no valid number, or refused by WhatsApp): an email "
+        "reminder of the same level, so that the customer still hears from us "
+        "without anyone having to act (default); a collector activity, for a "
+        "personal call; or nothing. The email uses the level's template, else "
+        "that of the closest earlier email level of the policy, else of its first "
+        "one; without any email template, or when the customer has no email "
+        "address, a collector activity is created instead.",
+    )
     note = fields.Html(translate=True)
 
     _sql_constraints = [

@@ -5,6 +5,8 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, split_every
@@ -40,6 +42,11 @@ OPEN_INVOICE_DOMAIN = [
     ("payment_state", "in", ("not_paid", "partial")),
     ("amount_residual", ">", 0),
 ]
+
+
+class WhatsAppUnreachableError(UserError):
+    """The customer cannot be reached by WhatsApp at all (consent, opt-out,
+    number): the reminder fails and the policy's fallback channel takes over."""
 
 
 class DunningReminder(models.Model):
@@ -98,10 +105,34 @@ class DunningReminder(models.Model):
     tone = fields.Selection(related="level_id.tone")
     channel = fields.Selection(selection=CHANNELS, required=True, readonly=True)
     origin = fields.Selection(
-        [("plan", "Scheduled"), ("manual", "Sent by hand")],
+        [
+            ("plan", "Scheduled"),
+            ("manual", "Sent by hand"),
+            ("fallback", "Fallback"),
+        ],
         default="plan",
         required=True,
         readonly=True,
+        help="Fallback: sent instead of a WhatsApp reminder that could not reach "
+        "the customer, as the policy says.",
+    )
+    fallback_of_id = fields.Many2one(
+        "dunning.reminder",
+        index=True,
+        readonly=True,
+        ondelete="restrict",
+        help="The WhatsApp reminder that could not reach the customer and that "
+        "this reminder replaces.",
+    )
+    fallback_ids = fields.One2many(
+        "dunning.reminder", "fallback_of_id", string="Replaced By", readonly=True
+    )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        readonly=True,
+        help="The template of this email when it is not the level's own: a "
+        "fallback email of a WhatsApp level.",
     )
     state = fields.Selection(
         [
@@ -164,6 +195,14 @@ class DunningReminder(models.Model):
     mail_id = fields.Many2one("mail.mail", string="Email", readonly=True)
     message_id = fields.Many2one("mail.message", readonly=True)
     activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
+
+    _sql_constraints = [
+        (
+            "fallback_of_unique",
+            "UNIQUE(fallback_of_id)",
+            "A reminder is replaced by one fallback reminder at most.",
+        ),
+    ]
 
     @api.depends("partner_id", "company_id")
     def _compute_user_id(self):
@@ -777,6 +816,8 @@ class DunningReminder(models.Model):
             try:
                 self._set_statement(moves)
                 return getattr(self, f"_send_{self.channel}")(now)
+            except WhatsAppUnreachableError as error:
+                self._fail_with_fallback(str(error), now)
             except (UserError, ValidationError, ValueError) as error:
                 self._set_failed(str(error))
             except Exception as error:  # noqa: BLE001
@@ -816,6 +857,113 @@ class DunningReminder(models.Model):
     def _set_failed(self, reason):
         _logger.info("Reminder %s failed: %s", self.uuid, reason)
         self.write({"state": "failed", "error_message": reason})
+
+    def _fail_with_fallback(self, reason, now=None):
+        """This WhatsApp reminder cannot reach the customer: fail it and queue
+        the policy's fallback reminder, and say so in the customer's chatter."""
+        self.ensure_one()
+        self._set_failed(reason)
+        fallback, note = self._create_fallback(now or fields.Datetime.now())
+        self.error_message = f"{reason}\n{note}"
+        body = _(
+            "The WhatsApp reminder %(level)s could not reach the customer: "
+            "%(reason)s %(note)s",
+            level=self.level_id.name,
+            reason=reason,
+            note=note,
+        )
+        self.partner_id.sudo()._message_log(body=body)
+        invoices = self.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        if invoices:
+            invoices.sudo()._message_log_batch(bodies=dict.fromkeys(invoices.ids, body))
+        return fallback
+
+    def _create_fallback(self, now):
+        """Queue the reminder that replaces this one on the policy's fallback
+        channel; return it (or none) and a sentence saying what was done.
+
+        Its decisions go through the same unique (invoice, level, channel) key
+        as planning: a level that already reaches these invoices on that channel
+        sends no second message, and a second failure of this reminder (a retry,
+        a late webhook) finds its fallback already there.
+        """
+        self.ensure_one()
+        reminders = self.sudo()  # queueing a reminder is the engine's job
+        mode = self.policy_id.whatsapp_fallback or "none"
+        if mode == "none":
+            return reminders.browse(), _("The policy has no fallback channel.")
+        if self.fallback_ids:
+            return self.fallback_ids, _(
+                "Its fallback reminder was already queued: %(fallback)s.",
+                fallback=self.fallback_ids.display_name,
+            )
+        channel = mode
+        template = self.env["mail.template"]
+        downgrade = None
+        if channel == "email":
+            template = self._get_fallback_mail_template()
+            if not template:
+                downgrade = _("The policy has no email template")
+            elif not self._get_email_recipient().email:
+                downgrade = _("The customer has no email address")
+            if downgrade:
+                channel = "activity"
+        fallback = reminders.create(
+            {
+                "origin": "fallback",
+                "fallback_of_id": self.id,
+                "company_id": self.company_id.id,
+                "partner_id": self.partner_id.id,
+                "level_id": self.level_id.id,
+                "channel": channel,
+                "mail_template_id": template.id if channel == "email" else False,
+                "currency_id": self.currency_id.id,
+                "amount_due": self.amount_due,
+                "move_ids": [fields.Command.set(self.move_ids.ids)],
+                "plan_date": fields.Date.context_today(self),
+                "scheduled_at": now,
+            }
+        )
+        labels = dict(self._fields["channel"]._description_selection(self.env))
+        if self.line_ids:
+            taken = self._insert_decisions(
+                [
+                    (
+                        fallback.id,
+                        line.move_id.id,
+                        line.level_id.id,
+                        channel,
+                        line.company_id.id,
+                    )
+                    for line in self.line_ids
+                ]
+            )
+            if not taken:
+                fallback.unlink()
+                return reminders.browse(), _(
+                    "No fallback: this level already reminds these invoices by "
+                    "%(channel)s.",
+                    channel=labels[channel],
+                )
+        self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(at=now)
+        note = _(
+            "A reminder by %(channel)s was queued instead.", channel=labels[channel]
+        )
+        if downgrade:
+            note = _("%(reason)s: %(note)s", reason=downgrade, note=note)
+        return fallback, note
+
+    def _get_fallback_mail_template(self):
+        """The email template of a fallback: the level's own, else that of the
+        closest earlier email level of the policy (same stage, same tone), else
+        that of its first email level."""
+        self.ensure_one()
+        level = self.level_id
+        if level.mail_template_id:
+            return level.mail_template_id
+        email_levels = self.policy_id._get_levels_by_rank().filtered("mail_template_id")
+        earlier = email_levels.filtered(lambda lv: lv.offset_days <= level.offset_days)
+        return (earlier[-1:] or email_levels[:1]).mail_template_id
 
     def _set_deferred(self, when, reason):
         self.write(
@@ -875,7 +1023,7 @@ class DunningReminder(models.Model):
 
     def _send_email(self):
         self.ensure_one()
-        template = self.level_id.mail_template_id
+        template = self.mail_template_id or self.level_id.mail_template_id
         if not template:
             raise UserError(
                 _("Level %(level)s has no email template.", level=self.level_id.name)
@@ -919,10 +1067,25 @@ class DunningReminder(models.Model):
         user = self.user_id or invoices[:1].invoice_user_id or self.env.user
         # The collector may not be allowed to edit contacts; scheduling the
         # activity is the engine's job, not a contact edit.
+        summary = level.activity_summary or level.name
+        note = self._activity_note(invoices)
+        activity_type = level.activity_type_id
+        if self.origin == "fallback":
+            # The level's activity settings are meant for its own activities,
+            # if any: the collector must know why they are asked to call.
+            summary = _("Call the customer: WhatsApp could not reach them")
+            # The note is HTML built by _activity_note; the field sanitizes it.
+            note = Markup("<p>%s</p>%s") % (
+                self.fallback_of_id.error_message,
+                Markup(note),  # noqa: S704
+            )
+            activity_type = activity_type or self.env.ref(
+                "mail.mail_activity_data_call"
+            )
         activity = self.partner_id.sudo().activity_schedule(
-            activity_type_id=level.activity_type_id.id,
-            summary=level.activity_summary or level.name,
-            note=self._activity_note(invoices),
+            activity_type_id=activity_type.id,
+            summary=summary,
+            note=note,
             user_id=user.id,
         )
         self.activity_id = activity
@@ -952,20 +1115,27 @@ class DunningReminder(models.Model):
         account = template.account_id.sudo()
         partner = self.partner_id
         if partner.whatsapp_opt_out:
-            raise UserError(
+            raise WhatsAppUnreachableError(
                 _("%(partner)s opted out of WhatsApp.", partner=partner.display_name)
             )
         if self.policy_id.whatsapp_require_opt_in and not partner.whatsapp_opt_in:
-            raise UserError(
+            raise WhatsAppUnreachableError(
                 _(
                     "%(partner)s did not agree to receive WhatsApp messages.",
                     partner=partner.display_name,
                 )
             )
-        if not partner.whatsapp_number:
-            raise UserError(
+        if partner.whatsapp_number_invalid:
+            raise WhatsAppUnreachableError(
                 _(
-                    "%(partner)s has no valid mobile number for WhatsApp.",
+                    "The mobile number of %(partner)s is not a valid number.",
+                    partner=partner.display_name,
+                )
+            )
+        if not partner.whatsapp_number:
+            raise WhatsAppUnreachableError(
+                _(
+                    "%(partner)s has no mobile number for WhatsApp.",
                     partner=partner.display_name,
                 )
             )
@@ -1050,7 +1220,7 @@ class DunningReminder(models.Model):
                     "error_title": error.title,
                 }
             )
-            self._set_failed(str(error))
+            self._fail_with_fallback(str(error), now)
             return None
         except wa.WhatsAppError as error:
             # Retryable (throughput, temporary, 5xx) or unclassified.

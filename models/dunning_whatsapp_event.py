@@ -130,6 +130,16 @@ class DunningWhatsappEvent(models.Model):
         messages = self.env["dunning.whatsapp.message"].sudo()
         message = messages.search([("wamid", "=", data.get("wamid"))], limit=1)
         if not message and data.get("callback_data"):
+            # An uncertain send of a message written by a collector: its own
+            # reference travelled as callback data.
+            message = messages.search(
+                [("uuid", "=", data["callback_data"]), ("wamid", "=", False)], limit=1
+            )
+            if message:
+                message.write(
+                    {"wamid": data.get("wamid"), "wa_id": data.get("recipient_id")}
+                )
+        if not message and data.get("callback_data"):
             # An uncertain send: the request may have reached Meta without our
             # knowing its wamid; the reminder's UUID travelled as callback data.
             reminder = (

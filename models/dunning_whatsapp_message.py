@@ -1,6 +1,6 @@
 from odoo import _, fields, models
 
-from ..services.whatsapp_client import should_apply_status
+from ..services.whatsapp_client import TerminalError, classify, should_apply_status
 
 # Statuses only move forward: a late "delivered" never undoes a "read".
 STATUS_RANK = {"sending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -49,6 +49,28 @@ class DunningWhatsappMessage(models.Model):
     reminder_id = fields.Many2one(
         "dunning.reminder", index=True, readonly=True, ondelete="set null"
     )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        index="btree_not_null",
+        readonly=True,
+        ondelete="set null",
+        help="The invoice a collector wrote about, from the invoice's WhatsApp button.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Sent By",
+        readonly=True,
+        help="The collector who wrote this message by hand.",
+    )
+    uuid = fields.Char(
+        string="Reference",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
+        help="Sent to WhatsApp as callback data with a message written by hand, "
+        "to settle a send whose outcome was uncertain.",
+    )
     template_id = fields.Many2one("dunning.whatsapp.template", readonly=True)
     wa_id = fields.Char(string="WhatsApp ID", index=True, readonly=True)
     body = fields.Text(readonly=True)
@@ -84,19 +106,21 @@ class DunningWhatsappMessage(models.Model):
                     "error_title": error_title or False,
                 }
             )
+            reason = _(
+                "WhatsApp could not deliver the message: %(code)s %(title)s",
+                code=error_code or "",
+                title=error_title or "",
+            )
             reminder = self.reminder_id
             if reminder and reminder.state in ("sending", "sent", "queued"):
-                reminder.write(
-                    {
-                        "state": "failed",
-                        "error_message": _(
-                            "WhatsApp could not deliver the message: %(code)s "
-                            "%(title)s",
-                            code=error_code or "",
-                            title=error_title or "",
-                        ),
-                    }
-                )
+                if issubclass(classify(error_code), TerminalError):
+                    # The customer was not reached: the policy's fallback
+                    # channel takes over, as for a refusal at send time.
+                    reminder._fail_with_fallback(reason)
+                else:
+                    reminder._set_failed(reason)
+            elif not reminder:
+                self._log_chat(reason)
             return True
         values = {"state": status, f"{status}_at": when}
         self.write(values)
@@ -108,6 +132,13 @@ class DunningWhatsappMessage(models.Model):
                     reminder_values["sent_at"] = when
                 reminder.write(reminder_values)
         return True
+
+    def _log_chat(self, body):
+        """Leave ``body`` in the chatter of the message's customer and invoice."""
+        self.ensure_one()
+        for record in (self.partner_id, self.move_id):
+            if record:
+                record.sudo()._message_log(body=body)
 
     def _log_late_failure(self, error_code, error_title):
         partner = self.partner_id
