@@ -7,3 +7,5 @@ from . import test_email_smtp
 from . import test_reminder_send
 from . import test_whatsapp_send
 from . import test_whatsapp_webhook
+from . import test_whatsapp_fallback
+from . import test_whatsapp_compose

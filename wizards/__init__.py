@@ -1,1 +1,2 @@
 from . import dunning_reminder_send
+from . import dunning_whatsapp_compose

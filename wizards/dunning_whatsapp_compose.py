@@ -1,0 +1,416 @@
+import uuid
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..services import whatsapp_client as wa
+from ..services.contact_window import describe, is_open
+from ..services.timezones import partner_timezones
+
+# Meta's customer-service window: free text is allowed within 24 hours of the
+# customer's last message; after it, only an approved template.
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+class DunningWhatsappCompose(models.TransientModel):
+    """Write to a customer on WhatsApp from their contact or one of their invoices.
+
+    Inside the 24-hour customer-service window (the customer wrote less than 24
+    hours ago) a collector may answer with free text; outside it only an approved
+    template may be sent, and then it is a business-initiated message: the
+    policy's consent rule and the customer's contact hours apply, as for a
+    reminder. An opt-out always wins. The message follows the reminders' outbox
+    discipline: recorded and committed before the call, never sent again when
+    WhatsApp's answer is uncertain.
+    """
+
+    _name = "dunning.whatsapp.compose"
+    _description = "Write a WhatsApp Message"
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, readonly=True
+    )
+    move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
+    company_id = fields.Many2one("res.company", compute="_compute_company_id")
+    account_id = fields.Many2one(
+        "dunning.whatsapp.account",
+        string="Send From",
+        compute="_compute_account_id",
+        store=True,
+        readonly=False,
+        domain="[('company_id', '=', company_id)]",
+    )
+    whatsapp_number = fields.Char(related="partner_id.whatsapp_number")
+    window_open = fields.Boolean(
+        string="Conversation Open",
+        compute="_compute_window",
+        help="The customer wrote less than 24 hours ago: free text is allowed.",
+    )
+    window_ends_at = fields.Datetime(
+        string="Free Text Until", compute="_compute_window"
+    )
+    mode = fields.Selection(
+        [("text", "Free text"), ("template", "Approved template")],
+        compute="_compute_mode",
+        store=True,
+        readonly=False,
+        required=True,
+    )
+    body = fields.Text(string="Message")
+    template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        domain="[('account_id', '=', account_id), ('status', '=', 'approved')]",
+    )
+    preview = fields.Text(compute="_compute_preview")
+    preview_error = fields.Char(compute="_compute_preview")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        model = self.env.context.get("active_model")
+        active_id = self.env.context.get("active_id")
+        if not active_id or values.get("partner_id"):
+            return values
+        if model == "account.move":
+            move = self.env["account.move"].browse(active_id)
+            values["move_id"] = move.id
+            values["partner_id"] = move.commercial_partner_id.id
+        elif model == "res.partner":
+            partner = self.env["res.partner"].browse(active_id)
+            values["partner_id"] = partner.commercial_partner_id.id
+        return values
+
+    @api.depends("move_id")
+    def _compute_company_id(self):
+        for wizard in self:
+            wizard.company_id = wizard.move_id.company_id or self.env.company
+
+    @api.depends("company_id")
+    def _compute_account_id(self):
+        accounts = self.env["dunning.whatsapp.account"]
+        for wizard in self:
+            if wizard.account_id.company_id == wizard.company_id:
+                continue
+            # An active account first; a paused one is still shown, so that the
+            # collector is told why nothing can be sent.
+            wizard.account_id = accounts.search(
+                [("company_id", "=", wizard.company_id.id)],
+                order="state, id",
+                limit=1,
+            )
+
+    @api.depends("partner_id")
+    def _compute_window(self):
+        now = fields.Datetime.now()
+        for wizard in self:
+            last = wizard.partner_id.commercial_partner_id.whatsapp_last_inbound_at
+            ends = last + SERVICE_WINDOW if last else False
+            wizard.window_ends_at = ends
+            wizard.window_open = bool(ends and ends > now)
+
+    @api.depends("window_open")
+    def _compute_mode(self):
+        for wizard in self:
+            wizard.mode = "text" if wizard.window_open else "template"
+
+    @api.depends("mode", "template_id", "partner_id", "move_id")
+    def _compute_preview(self):
+        for wizard in self:
+            wizard.preview = False
+            wizard.preview_error = False
+            if wizard.mode != "template" or not wizard.template_id:
+                continue
+            try:
+                wizard.preview = wizard._render_template()[2]
+            except UserError as error:
+                wizard.preview_error = error.args[0]
+
+    # ------------------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------------------
+
+    def action_send(self):
+        """Send the message now; tell the collector what WhatsApp answered."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
+        account = self.account_id.sudo()  # the state and pause reason, not secrets
+        now = fields.Datetime.now()
+        self._check_can_send(partner, account, now)
+        if self.mode == "text":
+            body = (self.body or "").strip()
+            template = params = url_suffix = None
+        else:
+            template = self.template_id
+            params, url_suffix, body = self._render_template()
+        reference = str(uuid.uuid4())
+        # Outbox: the message is durable before it can leave; whatever happens
+        # during the call, it is never sent twice. Collectors only read WhatsApp
+        # messages: writing them is the channel's job.
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "direction": "out",
+                    "state": "sending",
+                    "account_id": account.id,
+                    "company_id": account.company_id.id,
+                    "partner_id": partner.id,
+                    "move_id": self.move_id.id,
+                    "template_id": template.id if template else False,
+                    "user_id": self.env.user.id,
+                    "uuid": reference,
+                    "body": body,
+                }
+            )
+        )
+        self.env["dunning.reminder"]._commit_between_batches()
+        account._pace()
+        client = account._get_client()
+        try:
+            if template:
+                result = client.send_template(
+                    partner.whatsapp_number,
+                    template.name,
+                    template.language,
+                    params,
+                    url_button_suffix=url_suffix,
+                    callback_data=reference,
+                )
+            else:
+                result = client.send_text(
+                    partner.whatsapp_number, body, callback_data=reference
+                )
+        except wa.RecipientRateLimitError:
+            message.unlink()  # refused by Meta: it never left
+            return self._notify(
+                "warning",
+                _(
+                    "WhatsApp accepts about one message every 6 seconds per "
+                    "customer: wait a moment and send it again."
+                ),
+            )
+        except wa.UncertainError as error:
+            note = _(
+                "The WhatsApp message may have reached the customer (%(error)s): it "
+                "is not sent again; its status will come from WhatsApp.",
+                error=error,
+            )
+            message._log_chat(note)
+            return self._notify("warning", note)
+        except wa.AccountError as error:
+            message.unlink()
+            account._pause(str(error))
+            return self._notify(
+                "danger",
+                _(
+                    "WhatsApp refused the account, which is now paused: %(error)s",
+                    error=error,
+                ),
+            )
+        except wa.TerminalError as error:
+            message.write(
+                {
+                    "state": "failed",
+                    "failed_at": now,
+                    "error_code": error.code or 0,
+                    "error_title": error.title,
+                }
+            )
+            note = _("WhatsApp refused the message: %(error)s", error=error)
+            message._log_chat(note)
+            return self._notify("danger", note)
+        except wa.WhatsAppError as error:
+            message.unlink()
+            return self._notify(
+                "danger",
+                _(
+                    "WhatsApp is not available right now (%(error)s): nothing was "
+                    "sent, try again later.",
+                    error=error,
+                ),
+            )
+        message.write(
+            {
+                "wamid": result.wamid,
+                "wa_id": result.wa_id,
+                "state": "sent",
+                "sent_at": now,
+            }
+        )
+        message._log_chat(
+            _(
+                "WhatsApp message sent by %(user)s (status: Sent): %(body)s",
+                user=self.env.user.name,
+                body=body,
+            )
+        )
+        return self._notify("success", _("Message sent to WhatsApp."))
+
+    # ------------------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------------------
+
+    def _check_can_send(self, partner, account, now):
+        """Refuse, with the reason, what must not or cannot be sent."""
+        if not account:
+            raise UserError(
+                _(
+                    "No WhatsApp account is configured for %(company)s.",
+                    company=self.company_id.name,
+                )
+            )
+        if account.state != "active" or not account.active:
+            raise UserError(
+                _(
+                    "The WhatsApp account %(account)s is paused: %(reason)s",
+                    account=account.name,
+                    reason=account.pause_reason or _("no reason given"),
+                )
+            )
+        if partner.whatsapp_opt_out:
+            raise UserError(
+                _(
+                    "%(partner)s opted out of WhatsApp: nothing may be sent to them.",
+                    partner=partner.display_name,
+                )
+            )
+        if not partner.whatsapp_number:
+            raise UserError(
+                _(
+                    "%(partner)s has no valid mobile number for WhatsApp.",
+                    partner=partner.display_name,
+                )
+            )
+        in_window = self._window_open_at(partner, now)
+        if self.mode == "text":
+            if not in_window:
+                raise UserError(
+                    _(
+                        "%(partner)s has not written in the last 24 hours: outside "
+                        "that window WhatsApp only delivers approved templates. "
+                        "Choose a template.",
+                        partner=partner.display_name,
+                    )
+                )
+            body = (self.body or "").strip()
+            if not body:
+                raise UserError(_("Write the message."))
+            if len(body) > wa.MAX_TEXT_CHARS:
+                raise UserError(
+                    _(
+                        "The message has %(count)s characters; WhatsApp allows "
+                        "%(max)s.",
+                        count=len(body),
+                        max=wa.MAX_TEXT_CHARS,
+                    )
+                )
+            return
+        if not self.template_id:
+            raise UserError(_("Choose the template to send."))
+        if in_window:
+            return
+        # Outside the window the company starts the conversation: the rules of a
+        # reminder apply.
+        policy = self._get_policy(partner)
+        if (not policy or policy.whatsapp_require_opt_in) and not (
+            partner.whatsapp_opt_in
+        ):
+            raise UserError(
+                _(
+                    "%(partner)s did not agree to receive WhatsApp messages.",
+                    partner=partner.display_name,
+                )
+            )
+        if policy:
+            window = policy._get_contact_window(partner.country_id)
+            zones = partner_timezones(
+                partner.tz, partner.country_id.code, partner.state_id.code
+            ) or ("UTC",)
+            if not is_open(window, now, zones):
+                raise UserError(
+                    _(
+                        "%(partner)s may only be contacted %(window)s (%(zones)s).",
+                        partner=partner.display_name,
+                        window=describe(window),
+                        zones=", ".join(zones),
+                    )
+                )
+
+    @api.model
+    def _window_open_at(self, partner, now):
+        last = partner.whatsapp_last_inbound_at
+        return bool(last and last + SERVICE_WINDOW > now)
+
+    def _get_policy(self, partner):
+        company = self.company_id
+        return (
+            partner.with_company(company).dunning_policy_id or company.dunning_policy_id
+        )
+
+    def _render_template(self):
+        """The template's parameters, URL suffix and body for this customer.
+
+        Rendered on an unsaved reminder, as the reminders are: about the invoice
+        the wizard was opened from, else about the customer's open statement in
+        the currency of its oldest open invoice.
+        """
+        self.ensure_one()
+        template = self.template_id
+        partner = self.partner_id.commercial_partner_id
+        reminders = self.env["dunning.reminder"]
+        if self.move_id:
+            moves = self.move_id
+            currency = moves.currency_id
+        else:
+            oldest = self.env["account.move"].search(
+                [
+                    ("commercial_partner_id", "=", partner.id),
+                    ("company_id", "=", self.company_id.id),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                ],
+                order="invoice_date_due, id",
+                limit=1,
+            )
+            currency = oldest.currency_id or self.company_id.currency_id
+            moves = reminders.new(
+                {
+                    "company_id": self.company_id.id,
+                    "partner_id": partner.id,
+                    "currency_id": currency.id,
+                }
+            )._get_statement_moves()
+        reminder = reminders.new(
+            {
+                "company_id": self.company_id.id,
+                "partner_id": partner.id,
+                "currency_id": currency.id,
+                "move_ids": [fields.Command.set(moves.ids)],
+                "amount_due": sum(
+                    -m.amount_residual
+                    if m.move_type == "out_refund"
+                    else m.amount_residual
+                    for m in moves
+                ),
+            }
+        )
+        params = template._render_params(reminder)
+        url_suffix = template._render_url_suffix(reminder)
+        body = template._validate_message(params, url_suffix)
+        return params, url_suffix, body
+
+    def _notify(self, kind, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "title": _("WhatsApp"),
+                "message": message,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
