@@ -1,11 +1,12 @@
+import json
 from datetime import datetime
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..services.whatsapp_client import parse_webhook
 from .common import TUESDAY
-from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
+from .test_whatsapp_common import WhatsAppCommon, sign, status_value, webhook_body
 
 # Tuesday noon in Mexico City: inside every Mexican customer's contact window.
 NOW = datetime(2026, 11, 24, 18, 0)
@@ -213,3 +214,30 @@ class TestWhatsAppFallback(WhatsAppCommon):
             self.assertIn("could not reach the customer", bodies)
             self.assertIn("131026", bodies)
             self.assertIn("A reminder by Email was queued instead", bodies)
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppFallbackWebhook(WhatsAppCommon, HttpCase):
+    def test_signed_failed_status_queues_the_fallback(self):
+        reminder = self.queued_whatsapp()
+        reminder.with_user(self.env.ref("base.user_root"))._dispatch(NOW)
+        wamid = reminder.whatsapp_message_ids.wamid
+        raw = json.dumps(
+            webhook_body(status_value(wamid, "failed", errors=UNDELIVERABLE)),
+            ensure_ascii=False,
+        ).encode()
+        response = self.url_open(
+            "/dunning/whatsapp/webhook",
+            data=raw,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": sign(raw),
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(reminder.state, "failed")
+        self.assertEqual(len(reminder.fallback_ids), 1)
+        # The level names no email template and the policy has no email level:
+        # the email fallback becomes a call for the collector.
+        self.assertEqual(reminder.fallback_ids.channel, "activity")
+        self.assertIn("no email template", reminder.error_message)
