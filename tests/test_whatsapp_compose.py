@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -6,8 +7,10 @@ from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
+from ..models import dunning_whatsapp_account
+from ..services.whatsapp_client import parse_webhook
 from .common import TUESDAY
-from .test_whatsapp_common import WhatsAppCommon
+from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
 
 
 @tagged("post_install", "-at_install")
@@ -222,3 +225,24 @@ class TestWhatsAppCompose(WhatsAppCommon):
             "could not deliver",
             " ".join(self.wa_customer.message_ids.mapped("body")),
         )
+
+    def test_uncertain_send_never_resent_and_settled_by_the_webhook(self):
+        self.wrote_hours_ago(1)
+        self.graph.respond = lambda request: ("sleep", 1.5)
+        form = self.compose()
+        form.body = "Hola"
+        wizard = form.save()
+        with patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)):
+            action = wizard.action_send()
+        self.assertEqual(action["params"]["type"], "warning")
+        message = self.messages()
+        self.assertEqual(message.state, "sending")
+        self.assertEqual(len(self.graph.sends), 1)
+        events = parse_webhook(
+            webhook_body(status_value("wamid.CHAT", "delivered", callback=message.uuid))
+        )
+        inbox = self.env["dunning.whatsapp.event"].sudo()
+        inbox._store_webhook(self.account, events)._process()
+        self.assertEqual(message.wamid, "wamid.CHAT")
+        self.assertEqual(message.state, "delivered")
+        self.assertEqual(len(self.messages()), 1)
