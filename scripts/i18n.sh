@@ -6,7 +6,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bootstrap
-DB=dunning_i18n
+# One export database per test database: clones or branches that share the
+# PostgreSQL cluster must not export each other's records.
+DB="${I18N_DB:-${TEST_DB}_i18n}"
 if [[ "$(module_state "$DB")" != installed ]]; then
     create_db "$DB"
 else
