@@ -1,7 +1,9 @@
+import ipaddress
 import logging
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -83,6 +85,14 @@ class DunningWhatsappAccount(models.Model):
         default="https://graph.facebook.com",
         required=True,
     )
+    is_sandbox = fields.Boolean(
+        string="Sandbox",
+        compute="_compute_is_sandbox",
+        store=True,
+        help="The API base URL is on this machine (loopback): a local test "
+        "server such as the demo's sandbox answers, and no message reaches "
+        "WhatsApp.",
+    )
     rate_per_second = fields.Integer(
         default=20,
         help="Messages per second sent from this number (Meta allows 80, or 20 "
@@ -104,6 +114,11 @@ class DunningWhatsappAccount(models.Model):
             "A WhatsApp phone number can be configured only once.",
         ),
     ]
+
+    @api.depends("api_base_url")
+    def _compute_is_sandbox(self):
+        for account in self:
+            account.is_sandbox = is_loopback_url(account.api_base_url)
 
     # ------------------------------------------------------------------------------
     # Actions
@@ -238,3 +253,19 @@ class DunningWhatsappAccount(models.Model):
             .with_context(active_test=False)
             .search([("phone_number_id", "=", phone_number_id)], limit=1)
         )
+
+
+def is_loopback_url(url):
+    """Whether ``url`` points at this machine (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        host = urlsplit(url or "").hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

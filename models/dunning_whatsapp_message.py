@@ -36,6 +36,11 @@ class DunningWhatsappMessage(models.Model):
     account_id = fields.Many2one(
         "dunning.whatsapp.account", index=True, readonly=True, ondelete="restrict"
     )
+    account_is_sandbox = fields.Boolean(
+        string="Sandbox",
+        related="account_id.is_sandbox",
+        help="Sent through a local sandbox: it never reached WhatsApp.",
+    )
     company_id = fields.Many2one(
         "res.company",
         required=True,

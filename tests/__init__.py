@@ -9,3 +9,4 @@ from . import test_whatsapp_send
 from . import test_whatsapp_webhook
 from . import test_whatsapp_fallback
 from . import test_whatsapp_compose
+from . import test_whatsapp_sandbox
