@@ -12,13 +12,29 @@ MAIL_DIR="$REPO/.build/demo-mail"
 "$VPY" "$REPO/scripts/mail_catcher.py" --port 2525 --dir "$MAIL_DIR" \
     >>"$REPO/.build/demo-mail.log" 2>&1 &
 catcher=$!
-trap 'kill "$catcher" 2>/dev/null' EXIT
+# WhatsApp goes to a local Cloud API sandbox: it records each message in
+# .build/demo-whatsapp/ and posts signed delivered/read webhooks back to the
+# demo server. The demo's WhatsApp account is marked as a sandbox.
+WA_DIR="$REPO/.build/demo-whatsapp"
+WA_PORT="${WA_SANDBOX_PORT:-$((HTTP_PORT + 1000))}"
+WA_URL="http://127.0.0.1:$WA_PORT"
+"$VPY" "$REPO/scripts/whatsapp_sandbox.py" --port "$WA_PORT" --dir "$WA_DIR" \
+    --webhook "http://127.0.0.1:$HTTP_PORT/dunning/whatsapp/webhook" \
+    >>"$REPO/.build/demo-whatsapp.log" 2>&1 &
+sandbox=$!
+trap 'kill "$catcher" "$sandbox" 2>/dev/null' EXIT
+for _ in $(seq 1 50); do
+    curl -fs -o /dev/null "$WA_URL/_sandbox/received" && break
+    kill -0 "$sandbox" 2>/dev/null || die "the WhatsApp sandbox did not start (see .build/demo-whatsapp.log)"
+    sleep 0.2
+done
 
 
 if [[ "$(module_state "$DEMO_DB")" != installed ]]; then
     create_db "$DEMO_DB"
     log "Loading demo data (scripts/demo_data.py)"
-    if ! "$VPY" "$REPO/scripts/demo_data.py" -c "$ODOO_CONF" -d "$DEMO_DB"; then
+    if ! "$VPY" "$REPO/scripts/demo_data.py" -c "$ODOO_CONF" -d "$DEMO_DB" \
+        --whatsapp-sandbox "$WA_URL"; then
         # Drop it, so the next run starts over instead of serving half a demo.
         drop_db "$DEMO_DB"
         die "scripts/demo_data.py failed: database $DEMO_DB dropped"
@@ -30,7 +46,16 @@ elif ! stamp_ok "demo-module-$DEMO_DB" "$(module_hash)"; then
         die "updating $ADDON in $DEMO_DB failed (see the log above)"
     stamp_set "demo-module-$DEMO_DB" "$(module_hash)"
 fi
+if [[ "$(psql -d "$DEMO_DB" -XAtqc "select count(*) from dunning_whatsapp_account where api_base_url = '$WA_URL'" 2>/dev/null || true)" != 1 ]]; then
+    # A demo database from before the WhatsApp demo, or a sandbox on another
+    # port: add the WhatsApp part (idempotent) or point the account at it.
+    log "WhatsApp demo: sandbox account on $WA_URL"
+    "$VPY" "$REPO/scripts/demo_data.py" -c "$ODOO_CONF" -d "$DEMO_DB" \
+        --whatsapp-sandbox "$WA_URL" --whatsapp-only ||
+        die "scripts/demo_data.py --whatsapp-only failed (see the log above)"
+fi
 
 log "Emails sent by the demo are saved in $MAIL_DIR (nothing is delivered)"
+log "WhatsApp messages go to the local sandbox $WA_URL and are saved in $WA_DIR (nothing leaves this machine)"
 log "Serving $DEMO_DB on http://localhost:$HTTP_PORT (login admin, password admin; collector: collector / collector; Ctrl-C stops)"
 "$VPY" "$ODOO_DIR/odoo-bin" -c "$ODOO_CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"

@@ -12,6 +12,7 @@ rolls back (exit status 1) when it raises.
 
 import argparse
 import logging
+import os
 import sys
 
 import odoo
@@ -127,6 +128,25 @@ DEMO_CUSTOMERS = [
     ),
 ]
 
+# WhatsApp (customer index, mobile, consent): through the local sandbox account.
+# The sandbox (scripts/whatsapp_sandbox.py) answers as Meta would and posts
+# signed delivered/read statuses; numbers ending in 0000 are "not on WhatsApp".
+DEMO_WHATSAPP_CUSTOMERS = [
+    (0, "+52 55 1234 5601", "contract"),
+    (1, "+52 664 123 4502", "portal"),
+    (2, "+52 998 123 0000", "phone"),  # not on WhatsApp: fails with 131026
+    (3, "+52 81 1234 5603", "opt_out"),  # agreed, then answered BAJA
+    (4, "+52 33 12", "contract"),  # invalid number: never sent
+    (5, "+52 662 123 4505", "whatsapp"),
+]
+DEMO_WHATSAPP_CONSENT = (
+    "Acepto recibir por WhatsApp recordatorios de pago y avisos sobre mis facturas "
+    "de Distribuidora del Valle. Puedo darme de baja en cualquier momento "
+    "respondiendo BAJA."
+)
+# Levels of the default policy that also send WhatsApp (days from the due date).
+DEMO_WHATSAPP_LEVELS = (0, 1, 7, 30)
+
 # (customer index, days from today to the due date, amount): due dates from 20 days
 # ahead to 60 days ago, so that every level of the default policy is reached.
 DEMO_INVOICES = [
@@ -162,7 +182,7 @@ DEMO_INVOICES = [
 ]
 
 
-def load(env):
+def load(env, whatsapp_url=None):
     """Fill the demo database: a Mexican company, customers in several countries and
     time zones, invoices around their due dates, a collector, then one planning and
     one dispatch pass so that the Collections menu shows planned and sent reminders.
@@ -310,6 +330,9 @@ def load(env):
         }
     )
 
+    if whatsapp_url:
+        load_whatsapp(env, whatsapp_url, customers)
+
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
     reminders = env["dunning.reminder"].search([])
@@ -317,8 +340,123 @@ def load(env):
         f"Demo data: {len(customers)} customers, {len(invoices)} invoices, "
         f"{len(reminders)} reminders "
         f"({len(reminders.filtered(lambda r: r.state == 'sent'))} sent, "
-        f"{len(reminders.filtered(lambda r: r.state == 'deferred'))} deferred)"
+        f"{len(reminders.filtered(lambda r: r.state == 'deferred'))} deferred; "
+        f"{len(reminders.filtered(lambda r: r.channel == 'whatsapp'))} by WhatsApp)"
     )
+
+
+def load_whatsapp(env, url, customers):
+    """The WhatsApp part of the demo: a sandbox account on the local sandbox at
+    ``url``, its approved template, WhatsApp on some levels of the default
+    policy, and customers with mobile numbers and recorded consent (one opted
+    out, one with an invalid number, one not on WhatsApp).
+    """
+    from datetime import timedelta
+
+    import whatsapp_sandbox as sandbox
+
+    from odoo import Command, fields
+
+    company = env.ref("base.main_company")
+    account = env["dunning.whatsapp.account"].create(
+        {
+            "name": "WhatsApp SANDBOX (demo: nothing leaves this machine)",
+            "company_id": company.id,
+            "phone_number_id": sandbox.PHONE_NUMBER_ID,
+            "waba_id": sandbox.WABA_ID,
+            "access_token": sandbox.ACCESS_TOKEN,
+            "app_secret": sandbox.APP_SECRET,
+            "verify_token": sandbox.VERIFY_TOKEN,
+            "api_base_url": url,
+            "rate_per_second": 20,
+            "daily_recipient_budget": 250,
+        }
+    )
+    account.action_test_connection()  # fills the display number
+    meta = sandbox.TEMPLATES[0]
+    body = next(c["text"] for c in meta["components"] if c["type"] == "BODY")
+    sources = [
+        "partner_name",
+        "amount_due",
+        "oldest_due_date",
+        "invoice_numbers",
+        "company_name",
+    ]
+    template = env["dunning.whatsapp.template"].create(
+        {
+            "name": meta["name"],
+            "language": meta["language"],
+            "category": "utility",
+            "status": "approved",
+            "account_id": account.id,
+            "body_text": body,
+            "url_button": True,
+            "param_ids": [
+                Command.create({"sequence": index, "source": source})
+                for index, source in enumerate(sources, start=1)
+            ],
+        }
+    )
+    policy = company.dunning_policy_id
+    policy.level_ids.filtered(
+        lambda level: level.offset_days in DEMO_WHATSAPP_LEVELS
+    ).write({"channel_whatsapp": True, "whatsapp_template_id": template.id})
+
+    now = fields.Datetime.now()
+    for index, mobile, consent in DEMO_WHATSAPP_CUSTOMERS:
+        values = {
+            "mobile": mobile,
+            "whatsapp_opt_in": True,
+            "whatsapp_opt_in_date": now - timedelta(days=90),
+            "whatsapp_opt_in_source": "contract" if consent == "opt_out" else consent,
+            "whatsapp_opt_in_text": DEMO_WHATSAPP_CONSENT,
+        }
+        if consent == "opt_out":
+            values.update(
+                whatsapp_opt_out=True, whatsapp_opt_out_date=now - timedelta(days=5)
+            )
+        customers[index].write(values)
+    return account
+
+
+def load_whatsapp_into_existing(env, url):
+    """``make demo`` on a database made before WhatsApp was in the demo.
+
+    Idempotent: an existing sandbox account only gets the sandbox's current
+    address; otherwise the WhatsApp part is loaded and the customers with
+    consent are sent a WhatsApp reminder now (today's levels were planned
+    already, before WhatsApp was on).
+    """
+    import whatsapp_sandbox as sandbox
+
+    account = (
+        env["dunning.whatsapp.account"]
+        .with_context(active_test=False)
+        .search([("phone_number_id", "=", sandbox.PHONE_NUMBER_ID)])
+    )
+    if account:
+        if account.api_base_url != url:
+            account.api_base_url = url
+        return
+    names = [name for name, *_rest in DEMO_CUSTOMERS]
+    customers = env["res.partner"]
+    for name in names:
+        customers |= env["res.partner"].search(
+            [("name", "=", name), ("is_company", "=", True)], limit=1
+        )
+    if len(customers) != len(names):
+        print("Not the demo database: WhatsApp demo data not loaded")
+        return
+    account = load_whatsapp(env, url, customers)
+    level = account.company_id.dunning_policy_id.level_ids.filtered("channel_whatsapp")[
+        :1
+    ]
+    wizard = (
+        env["dunning.reminder.send"]
+        .with_context(active_model="res.partner", active_ids=customers.ids)
+        .create({"level_id": level.id, "channel": "whatsapp"})
+    )
+    wizard.action_send()
 
 
 # ============================================================================
@@ -328,7 +466,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
     parser.add_argument("-d", "--database", required=True, help="database to load into")
+    parser.add_argument(
+        "--whatsapp-sandbox",
+        metavar="URL",
+        help="base URL of scripts/whatsapp_sandbox.py: adds the WhatsApp demo",
+    )
+    parser.add_argument(
+        "--whatsapp-only",
+        action="store_true",
+        help="only add the WhatsApp demo to an existing demo database (idempotent)",
+    )
     args = parser.parse_args(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
     config.parse_config(["-c", args.config, "-d", args.database, "--no-http"])
     registry = Registry(args.database)
@@ -336,7 +485,10 @@ def main(argv=None):
         env = Environment(cr, odoo.SUPERUSER_ID, {})
         env = env(context=dict(env.context, **env["res.users"].context_get()))
         try:
-            load(env)
+            if args.whatsapp_only:
+                load_whatsapp_into_existing(env, args.whatsapp_sandbox)
+            else:
+                load(env, args.whatsapp_sandbox)
             cr.commit()
         except Exception:
             cr.rollback()
