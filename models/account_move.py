@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 
 class AccountMove(models.Model):
@@ -117,6 +118,30 @@ class AccountMove(models.Model):
     def action_dunning_include(self):
         self.write({"dunning_excluded": False, "dunning_exclusion_reason": False})
         return True
+
+    def _dunning_ensure_access_tokens(self):
+        """Give these invoices their portal access token, as the portal would.
+
+        ``_portal_ensure_token`` writes it through the ORM, and a write on an
+        invoice re-synchronises its dynamic lines (taxes, payment terms): about
+        a tenth of a second per invoice for a column nothing depends on, paid for
+        every WhatsApp payment link. One UPDATE does the same (a random UUID, as
+        ``uuid.uuid4()``), only where no token exists yet.
+        """
+        missing = self.filtered(lambda move: not move.access_token)
+        if not missing:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move
+                   SET access_token = gen_random_uuid()::varchar
+                 WHERE id = ANY(%s) AND access_token IS NULL
+                """,
+                missing.ids,
+            )
+        )
+        missing.invalidate_recordset(["access_token"])
 
     def _is_dunning_open(self):
         self.ensure_one()

@@ -134,7 +134,9 @@ class DunningWhatsappTemplate(models.Model):
         )
         if not invoices:
             return None
-        return invoices[0]._origin._get_share_url(redirect=True).lstrip("/")
+        invoice = invoices[0]._origin
+        invoice._dunning_ensure_access_tokens()
+        return invoice._get_share_url(redirect=True).lstrip("/")
 
     def _validate_message(self, params, url_suffix):
         """Refuse what Meta would refuse (error 132000 and friends) before sending.
