@@ -11,6 +11,11 @@ written. Results go to stdout and to bench/results/latest.json.
 
 Targets (the issue): ours at least 10x faster than OCA at every size, at most
 50 queries per 1,000 invoices, and time growing linearly with N.
+
+``--only whatsapp`` runs the WhatsApp dispatch benchmark alone (bench/whatsapp.py,
+a few minutes): messages per second sent by one dispatch worker to a Graph-API
+server on loopback (target >= 50), and, with the account's rate set to N per
+second, the most messages the server received in any one-second window (<= N).
 """
 
 # A command-line tool, not add-on code: it prints its report.
@@ -39,6 +44,7 @@ TARGET_QUERIES_PER_1000 = 50.0
 # ours(N2)/ours(N1) may exceed N2/N1 by this much and still count as linear:
 # fixed costs make small sizes relatively slower, never faster.
 LINEAR_TOLERANCE = 1.3
+TARGET_WHATSAPP_PER_SECOND = 50.0
 
 
 def log(message):
@@ -153,9 +159,9 @@ def odoo_bin():
     return path
 
 
-def install_db(pg, config, dbname):
+def install_db(pg, config, dbname, modules=MODULES):
     pg.drop(dbname)
-    log(f"{dbname}: installing {MODULES} (no demo data)")
+    log(f"{dbname}: installing {modules} (no demo data)")
     start = time.perf_counter()
     subprocess.run(
         [
@@ -166,7 +172,7 @@ def install_db(pg, config, dbname):
             "-d",
             dbname,
             "-i",
-            MODULES,
+            modules,
             "--without-demo=all",
             "--stop-after-init",
             "--no-http",
@@ -175,13 +181,15 @@ def install_db(pg, config, dbname):
         check=True,
         env=pg.env,
     )
+    names = sorted(modules.split(","))
     state = pg.query(
         dbname,
         "SELECT string_agg(name || '=' || state, ' ' ORDER BY name)"
         " FROM ir_module_module"
-        " WHERE name IN ('account_dunning', 'account_credit_control')",
+        f" WHERE name IN ({', '.join(repr(name) for name in names)})",
     )
-    if state != "account_credit_control=installed account_dunning=installed":
+    wanted = " ".join(f"{name}=installed" for name in names)
+    if state != wanted:
         raise SystemExit(f"{dbname}: modules not installed ({state})")
     return time.perf_counter() - start
 
@@ -284,6 +292,97 @@ def measure(pg, args, base_db, engine, today, tracemalloc=False, profile=None):
         f" {result['rows_created']} rows"
     )
     return result
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_whatsapp(pg, args, today):
+    """The WhatsApp dispatch benchmark in its own database (bench/whatsapp.py)."""
+    dbname = f"{args.db_prefix}whatsapp"
+    info = {"database": dbname}
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    info["install_s"] = install_db(pg, args.config, dbname, "account_dunning")
+    log(
+        f"{dbname}: {args.whatsapp_count} WhatsApp reminders; pacing at"
+        f" {args.whatsapp_rate}/s, then throughput"
+    )
+    try:
+        info.update(
+            worker(
+                args.config,
+                "whatsapp",
+                dbname,
+                today,
+                size=args.whatsapp_count,
+                rate=args.whatsapp_rate,
+                port=free_port(),
+                profile=os.path.join(HERE, "results", "profile_whatsapp.prof")
+                if args.profile
+                else None,
+                **{"rate-count": args.whatsapp_rate_count},
+            )
+        )
+    finally:
+        if not args.keep_base:
+            pg.drop(dbname)
+    fast, paced = info["throughput"], info["pacing"]
+    print("\n### WhatsApp dispatch (one worker, loopback Graph API)\n", flush=True)
+    print(
+        "| run | account rate (/s) | messages | wall time (s) | messages / s "
+        "| most in any 1 s | CPU Python (s) | reminder states |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+        flush=True,
+    )
+    for name, run, rate in (
+        ("throughput", fast, "100,000"),
+        ("pacing", paced, f"{args.whatsapp_rate}"),
+    ):
+        states = ", ".join(f"{k} {v}" for k, v in sorted(run["states"].items()))
+        print(
+            f"| {name} | {rate} | {run['messages']:,} | {run['seconds']:.2f} "
+            f"| {run['per_second']:.1f} | {run['max_in_any_1s']} "
+            f"| {run['python_cpu_s']:.2f} | {states} |",
+            flush=True,
+        )
+    return info
+
+
+def whatsapp_verdict(info, rate):
+    fast, paced = info["throughput"], info["pacing"]
+    lines, passed = [], True
+    ok = fast["per_second"] >= TARGET_WHATSAPP_PER_SECOND
+    passed &= ok
+    lines.append(
+        f"{_status(ok)} WhatsApp: {fast['per_second']:.1f} messages/s sustained by one"
+        f" worker over {fast['messages']:,} messages"
+        f" (target >= {TARGET_WHATSAPP_PER_SECOND:.0f})"
+    )
+    ok = paced["max_in_any_1s"] <= rate and paced["messages"] > 0
+    passed &= ok
+    lines.append(
+        f"{_status(ok)} WhatsApp: at most {paced['max_in_any_1s']} messages in any"
+        f" one-second window with the account at {rate}/s"
+        f" ({paced['messages']:,} messages, {paced['per_second']:.1f}/s;"
+        f" target <= {rate})"
+    )
+    if paced["messages"] and paced["per_second"] < 0.9 * rate:
+        lines.append(
+            f"INFO WhatsApp: the paced run averaged {paced['per_second']:.1f}/s, below"
+            f" the account's {rate}/s: the worker, not the pacer, set the pace (run"
+            " with a lower --whatsapp-rate to exercise the limit)"
+        )
+    for run in (fast, paced):
+        unsent = {k: v for k, v in run["states"].items() if k != "sent"}
+        if unsent:
+            passed = False
+            lines.append(f"FAIL WhatsApp: reminders not sent: {unsent}")
+    return lines, passed
 
 
 # ----------------------------------------------------------------------------------
@@ -587,6 +686,32 @@ def main(argv=None):
     parser.add_argument(
         "--profile", action="store_true", help="cProfile + queries per function"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("plan", "whatsapp"),
+        default=["plan", "whatsapp"],
+        help="which benchmarks: plan (against OCA), whatsapp (dispatch); both by"
+        " default",
+    )
+    parser.add_argument(
+        "--whatsapp-count",
+        type=int,
+        default=3000,
+        help="WhatsApp reminders queued (default 3000)",
+    )
+    parser.add_argument(
+        "--whatsapp-rate",
+        type=int,
+        default=20,
+        help="the account's rate for the pacing run, per second (default 20)",
+    )
+    parser.add_argument(
+        "--whatsapp-rate-count",
+        type=int,
+        default=300,
+        help="messages sent in the pacing run (default 300)",
+    )
     parser.add_argument("--db-prefix", default="dunning_bench_")
     parser.add_argument(
         "--keep", action="store_true", help="keep the per-engine copies"
@@ -600,17 +725,24 @@ def main(argv=None):
         help="reuse dunning_bench_<N> generated today by an earlier --keep-base run",
     )
     parser.add_argument(
-        "--output", default=os.path.join(HERE, "results", "latest.json")
+        "--output",
+        help="results file (default bench/results/latest.json, or whatsapp.json"
+        " with --only whatsapp)",
     )
     args = parser.parse_args(argv)
+    if not args.output:
+        name = "whatsapp.json" if args.only == ["whatsapp"] else "latest.json"
+        args.output = os.path.join(HERE, "results", name)
     if args.reuse:
         args.keep_base = True
 
     config = os.path.abspath(args.config)
     args.config = config
-    oca_version = ensure_oca_installed()
-    if not oca_version.startswith("18.0."):
-        raise SystemExit(f"{OCA_DIST} {oca_version} is not for Odoo 18.0")
+    oca_version = None
+    if "plan" in args.only:
+        oca_version = ensure_oca_installed()
+        if not oca_version.startswith("18.0."):
+            raise SystemExit(f"{OCA_DIST} {oca_version} is not for Odoo 18.0")
     pg = Postgres(config)
     today = datetime.now(UTC).date().isoformat()
     started = time.perf_counter()
@@ -645,6 +777,8 @@ def main(argv=None):
     except (OSError, subprocess.CalledProcessError) as error:
         output["commit"] = f"unknown ({error})"
 
+    if "plan" not in args.only:
+        args.sizes, args.verify_size = [], 0
     if args.verify_size and args.verify_size not in args.sizes:
         verify = run_size(pg, args, args.verify_size, today, " (verification run)")
         output["verification"] = verify
@@ -654,7 +788,14 @@ def main(argv=None):
     for size in args.sizes:
         output["sizes"][str(size)] = run_size(pg, args, size, today)
 
+    if "whatsapp" in args.only:
+        output["whatsapp"] = run_whatsapp(pg, args, today)
+
     lines, passed = verdict(output["sizes"])
+    if "whatsapp" in args.only:
+        wa_lines, wa_passed = whatsapp_verdict(output["whatsapp"], args.whatsapp_rate)
+        lines += wa_lines
+        passed &= wa_passed
     for size, result in output["sizes"].items():
         for engine in result["engines"].values():
             if engine.get("warning"):

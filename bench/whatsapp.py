@@ -140,9 +140,7 @@ def setup(env, count, today, base_url):
             "compliance_profile": "custom",
             "contact_hour_from": 0.0,
             "contact_hour_to": 24.0,
-            "contact_weekdays": [
-                Command.set(env["dunning.weekday"].search([]).ids)
-            ],
+            "contact_weekdays": [Command.set(env["dunning.weekday"].search([]).ids)],
             "skip_holidays": False,
             "min_days_between_reminders": 0,
             "level_ids": [

@@ -4,6 +4,8 @@
         --out F
     python bench/worker.py measure  -c CONF -d DB --engine ours|oca --today D --out F
                                     [--tracemalloc] [--profile PATH]
+    python bench/worker.py whatsapp -c CONF -d DB --size N --rate R --rate-count M \
+        --port P --today D --out F
 
 A process per measurement gives each engine the same start (a fresh registry, no
 cache left by the other engine) and a clean resident-memory high-water mark.
@@ -286,9 +288,34 @@ def cmd_measure(args):
     return result
 
 
+def cmd_whatsapp(args):
+    from whatsapp import run
+
+    registry, load_s = _odoo_env(args.config, args.database)
+    today = date.fromisoformat(args.today)
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        result = run(
+            env,
+            today,
+            args.size,
+            args.rate,
+            args.rate_count,
+            args.port,
+            profile=args.profile,
+        )
+        cr.commit()
+    result["registry_load_s"] = load_s
+    result["code_fingerprint"] = _code_fingerprint()
+    result["load_average_after"] = os.getloadavg()
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("generate", "measure"))
+    parser.add_argument("command", choices=("generate", "measure", "whatsapp"))
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--today", required=True)
@@ -298,8 +325,16 @@ def main(argv=None):
     parser.add_argument("--engine", choices=("ours", "oca"))
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--profile", help="write cProfile stats to this path")
+    parser.add_argument("--rate", type=int, help="whatsapp: the paced rate (N/s)")
+    parser.add_argument("--rate-count", type=int, help="whatsapp: messages paced")
+    parser.add_argument("--port", type=int, help="whatsapp: loopback server port")
     args = parser.parse_args(argv)
-    result = cmd_generate(args) if args.command == "generate" else cmd_measure(args)
+    commands = {
+        "generate": cmd_generate,
+        "measure": cmd_measure,
+        "whatsapp": cmd_whatsapp,
+    }
+    result = commands[args.command](args)
     with open(args.out, "w") as out:
         json.dump(result, out, indent=2, default=str)
 
