@@ -193,6 +193,7 @@ class WebhookSender:
         self._counter = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
+        self._held = False
         self.delivered = []  # (body, http status) of every webhook posted
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -205,6 +206,16 @@ class WebhookSender:
             self._stopped = True
             self._cond.notify_all()
         self.thread.join(timeout=5)
+
+    def hold(self):
+        """Post nothing until :meth:`release` (tests: let the sender finish first)."""
+        with self._cond:
+            self._held = True
+
+    def release(self):
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
 
     def schedule(self, delay, body):
         with self._cond:
@@ -221,11 +232,11 @@ class WebhookSender:
         while True:
             with self._cond:
                 while not self._stopped and (
-                    not self._heap or self._heap[0][0] > time.monotonic()
+                    self._held or not self._heap or self._heap[0][0] > time.monotonic()
                 ):
-                    timeout = (
-                        self._heap[0][0] - time.monotonic() if self._heap else None
-                    )
+                    timeout = None
+                    if self._heap and not self._held:
+                        timeout = self._heap[0][0] - time.monotonic()
                     self._cond.wait(timeout)
                 if self._stopped:
                     return

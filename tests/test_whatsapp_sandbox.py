@@ -52,6 +52,10 @@ class TestWhatsAppSandbox(WhatsAppCommon, HttpCase):
             templates=TEMPLATES,
         ).start()
         self.addCleanup(self.sandbox.stop)
+        # The webhooks wait until the dispatch is over and flushed: the test
+        # server shares the test's cursor, which two threads must not use at
+        # once, and reads what the dispatch wrote.
+        self.sandbox.webhooks.hold()
         self.account.api_base_url = self.sandbox.url
 
     @classmethod
@@ -62,6 +66,9 @@ class TestWhatsAppSandbox(WhatsAppCommon, HttpCase):
         return super()._request_handler(s, r, **kw)
 
     def wait_for_webhooks(self, count, timeout=20):
+        # As the dispatch's commit would: the test server reads the database.
+        self.env.flush_all()
+        self.sandbox.webhooks.release()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if len(self.sandbox.webhooks.delivered) >= count:
