@@ -5,10 +5,12 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import requests
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..services.backoff import TokenBucket
+from ..services.backoff import CompletionWindowLimiter, TokenBucket
 from ..services.whatsapp_client import WhatsAppClient, WhatsAppError
 
 _logger = logging.getLogger(__name__)
@@ -162,7 +164,10 @@ class DunningWhatsappAccount(models.Model):
     # ------------------------------------------------------------------------------
 
     def _get_client(self):
-        """The Cloud API client of this account (token read as superuser)."""
+        """The Cloud API client of this account (token read as superuser).
+
+        Its sends go through this number's arrival limiter (:meth:`_pacers`).
+        """
         self.ensure_one()
         account = self.sudo()
         return WhatsAppClient(
@@ -171,16 +176,27 @@ class DunningWhatsappAccount(models.Model):
             account.phone_number_id,
             account.access_token or "",
             timeout=CLIENT_TIMEOUT,
+            session=_PacedSession(self._pacers()[1]),
         )
 
-    def _pace(self):
-        """Wait for this number's next sending slot (``rate_per_second``)."""
+    def _pacers(self):
+        """This number's (token bucket, arrival limiter), shared in the process."""
         self.ensure_one()
         rate = max(self.rate_per_second, 1)
         key = (self.env.cr.dbname, self.id, rate)
         with _PACERS_LOCK:
-            pacer = _PACERS.setdefault(key, TokenBucket(rate))
-        wait = pacer.take()
+            if key not in _PACERS:
+                _PACERS[key] = (TokenBucket(rate), CompletionWindowLimiter(rate))
+            return _PACERS[key]
+
+    def _pace(self):
+        """Wait for this number's next sending slot (``rate_per_second``).
+
+        The token bucket spaces the sends evenly; the client's arrival limiter
+        then makes sure Meta never receives more than ``rate_per_second`` in
+        any second, however late a request reaches it.
+        """
+        wait = self._pacers()[0].take()
         if wait:
             time.sleep(wait)
 
@@ -253,6 +269,23 @@ class DunningWhatsappAccount(models.Model):
             .with_context(active_test=False)
             .search([("phone_number_id", "=", phone_number_id)], limit=1)
         )
+
+
+class _PacedSession(requests.Session):
+    """A session whose POSTs (messages) go through an arrival limiter."""
+
+    def __init__(self, limiter):
+        super().__init__()
+        self._limiter = limiter
+
+    def request(self, method, url, *args, **kwargs):
+        if method.upper() != "POST":
+            return super().request(method, url, *args, **kwargs)
+        slot = self._limiter.start()
+        try:
+            return super().request(method, url, *args, **kwargs)
+        finally:
+            self._limiter.end(slot)
 
 
 def is_loopback_url(url):

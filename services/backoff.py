@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Callable
 
 __all__ = [
+    "CompletionWindowLimiter",
     "DEFAULT_BASE",
     "DEFAULT_CAP",
     "MAX_ATTEMPTS",
@@ -274,3 +275,52 @@ class SlidingWindowLimiter:
             for _ in range(n):
                 self._slots.append(landed)
             return wait
+
+
+class CompletionWindowLimiter:
+    """At most ``limit`` requests *received* in any window of ``window`` seconds.
+
+    The pacers above space the instants requests leave; the provider counts
+    when they arrive, which may be anywhere between the start and the end of
+    each request (connection, slow network, a loaded machine). This limiter
+    bounds the arrivals themselves: a request starts only once the request
+    ``limit`` places before it (in start order) has **ended** at least
+    ``window`` seconds ago. Request ``i`` arrived before it ended, request
+    ``i + limit`` arrives after it started, so they are always at least
+    ``window`` apart, and no window holds ``limit + 1`` arrivals. Requests
+    still in flight count as not ended: concurrent senders wait for them.
+
+    ``slot = limiter.start()`` blocks until the request may start;
+    ``limiter.end(slot)`` must follow when the request is over (``finally``).
+    """
+
+    def __init__(self, limit: int, window: float = 1.0) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be an integer >= 1, got {limit!r}")
+        _check_number("window", window, positive=True)
+        self.limit = limit
+        self.window = float(window)
+        self._slots: deque[list] = deque(maxlen=limit)  # [end or None], start order
+        self._cond = threading.Condition()
+
+    def start(self) -> list:
+        """Wait until a request may start; return its slot for :meth:`end`."""
+        with self._cond:
+            while len(self._slots) == self.limit:
+                ended = self._slots[0][0]
+                if ended is None:
+                    self._cond.wait(1.0)  # in flight: wait for its end
+                    continue
+                wait = ended + self.window - time.monotonic()
+                if wait <= 0:
+                    break
+                self._cond.wait(wait)
+            slot = [None]
+            self._slots.append(slot)
+            return slot
+
+    def end(self, slot: list) -> None:
+        """The request of ``slot`` is over (answered, failed or timed out)."""
+        with self._cond:
+            slot[0] = time.monotonic()
+            self._cond.notify_all()
