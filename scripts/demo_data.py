@@ -453,7 +453,10 @@ def load_whatsapp_into_existing(env, url):
     ]
     wizard = (
         env["dunning.reminder.send"]
-        .with_context(active_model="res.partner", active_ids=customers.ids)
+        .with_context(
+            active_model="res.partner",
+            active_ids=[customers[index].id for index, *_ in DEMO_WHATSAPP_CUSTOMERS],
+        )
         .create({"level_id": level.id, "channel": "whatsapp"})
     )
     wizard.action_send()
