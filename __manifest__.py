@@ -34,6 +34,7 @@
         # Before the views whose buttons open it.
         "wizards/dunning_reminder_send_views.xml",
         "wizards/dunning_whatsapp_compose_views.xml",
+        "wizards/dunning_whatsapp_consent_record_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",

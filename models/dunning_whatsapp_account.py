@@ -2,6 +2,7 @@ import ipaddress
 import logging
 import threading
 import time
+from collections import defaultdict
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -11,7 +12,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.backoff import CompletionWindowLimiter, TokenBucket
-from ..services.whatsapp_client import WhatsAppClient, WhatsAppError
+from ..services.whatsapp_client import (
+    TemplateParamsError,
+    WhatsAppClient,
+    WhatsAppError,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -150,6 +155,29 @@ class DunningWhatsappAccount(models.Model):
             },
         }
 
+    def action_sync_templates(self):
+        """Import the message templates of the WhatsApp Business Account from Meta.
+
+        Creates or updates one template per (name, language) with Meta's status,
+        category, body and buttons; marks the ones Meta no longer lists. Either
+        everything is written or, on an API error, nothing.
+        """
+        counts = defaultdict(int)
+        for account in self:
+            for key, count in account._sync_templates().items():
+                counts[key] += count
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if counts["review"] else "success",
+                "title": _("WhatsApp templates synced from Meta"),
+                "message": self._sync_summary(counts),
+                "sticky": bool(counts["review"]),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     def action_pause(self):
         for account in self:
             account._pause(_("Paused by %(user)s.", user=self.env.user.name))
@@ -160,8 +188,150 @@ class DunningWhatsappAccount(models.Model):
         return True
 
     # ------------------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _cron_sync_templates(self):
+        """Refresh every active account's templates: Meta pauses and disables
+        templates on its own (quality), and a paused template must not be sent.
+
+        One account's error does not stop the others: it is logged on the
+        account for its managers.
+        """
+        accounts = self.search([("state", "=", "active"), ("waba_id", "!=", False)])
+        for done, account in enumerate(accounts, start=1):
+            try:
+                with self.env.cr.savepoint():
+                    account._sync_templates()
+            except UserError as error:
+                _logger.warning(
+                    "WhatsApp templates of account %s not synced: %s",
+                    account.id,
+                    error.args[0],
+                )
+                account.message_post(body=error.args[0])
+            self.env["ir.cron"]._notify_progress(
+                done=done, remaining=len(accounts) - done
+            )
+
+    # ------------------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------------------
+
+    def _sync_templates(self):
+        """Sync this account's templates from Meta; return the counts by outcome.
+
+        Meta is read entirely before anything is written: an API error leaves
+        the templates as they were.
+        """
+        self.ensure_one()
+        if not self.waba_id:
+            raise UserError(
+                _(
+                    "Set the WhatsApp Business Account ID of %(account)s to sync "
+                    "its templates.",
+                    account=self.name,
+                )
+            )
+        try:
+            infos = self._get_client().list_templates(self.waba_id.strip())
+        except (WhatsAppError, ValueError) as error:
+            raise UserError(
+                _(
+                    "The templates of %(account)s could not be read from Meta: "
+                    "%(error)s",
+                    account=self.name,
+                    error=error,
+                )
+            ) from error
+        # Without sudo: only those who may edit templates (managers, the cron)
+        # can sync them.
+        templates = self.env["dunning.whatsapp.template"]
+        existing = {
+            (t.name, t.language): t
+            for t in templates.search([("account_id", "=", self.id)])
+        }
+        now = fields.Datetime.now()
+        counts = defaultdict(int)
+        seen = templates
+        for info in infos:
+            try:
+                param_count = info.body_param_count
+            except TemplateParamsError:
+                # Named parameters ({{customer}}): not fillable from a reminder;
+                # imported for the record, never sendable as is.
+                param_count = -1
+            values = templates._values_from_meta(info)
+            language = info.language or "es_MX"
+            template = existing.get((info.name, language))
+            if template:
+                changes = template._apply_meta(values, param_count)
+                template.synced_at = now
+                if changes:
+                    counts["updated"] += 1
+                if "status" in changes:
+                    counts[template.status] += 1
+            else:
+                template = templates.create(
+                    {
+                        **values,
+                        "name": info.name,
+                        "language": language,
+                        "account_id": self.id,
+                        # No mapping yet: a manager says where each {{n}} comes
+                        # from before the template can be sent.
+                        "needs_review": param_count != 0,
+                        "synced_at": now,
+                    }
+                )
+                counts["created"] += 1
+                if template.status != "approved":
+                    counts[template.status] += 1
+            if template.needs_review:
+                counts["review"] += 1
+            seen |= template
+        missing = (templates.browse([t.id for t in existing.values()]) - seen).filtered(
+            lambda t: t.status != "missing"
+        )
+        missing.write({"status": "missing", "synced_at": now})
+        counts["missing"] += len(missing)
+        return counts
+
+    @api.model
+    def _sync_summary(self, counts):
+        """ "3 created, 2 updated, 1 paused" for the sync's notification."""
+        labels = dict(
+            self.env["dunning.whatsapp.template"]
+            ._fields["status"]
+            ._description_selection(self.env)
+        )
+        parts = [
+            _("%(count)s created", count=counts["created"]),
+            _("%(count)s updated", count=counts["updated"]),
+        ]
+        for status in ("paused", "disabled", "rejected", "pending", "in_appeal"):
+            if counts[status]:
+                parts.append(
+                    _(
+                        "%(count)s %(status)s",
+                        count=counts[status],
+                        status=labels[status].lower(),
+                    )
+                )
+        if counts["missing"]:
+            parts.append(
+                _("%(count)s no longer on Meta (marked)", count=counts["missing"])
+            )
+        summary = ", ".join(parts)
+        if counts["review"]:
+            summary = _(
+                "%(summary)s. %(count)s template(s) need their body parameters "
+                "mapped before they can be sent.",
+                summary=summary,
+                count=counts["review"],
+            )
+        return summary
 
     def _get_client(self):
         """The Cloud API client of this account (token read as superuser).

@@ -198,26 +198,33 @@ class DunningWhatsappEvent(models.Model):
             else fields.Datetime.now()
         )
         text = data.get("text") or data.get("button_text") or ""
-        self.env["dunning.whatsapp.message"].sudo().create(
-            {
-                "wamid": data.get("wamid"),
-                "direction": "in",
-                "state": "received",
-                "account_id": self.account_id.id,
-                "company_id": self.account_id.company_id.id,
-                "partner_id": partner.id,
-                "wa_id": data.get("from_wa_id"),
-                "body": text or data.get("type"),
-                "received_at": when,
-            }
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "wamid": data.get("wamid"),
+                    "direction": "in",
+                    "state": "received",
+                    "account_id": self.account_id.id,
+                    "company_id": self.account_id.company_id.id,
+                    "partner_id": partner.id,
+                    "wa_id": data.get("from_wa_id"),
+                    "body": text or data.get("type"),
+                    "received_at": when,
+                }
+            )
         )
         if not partner:
             return False
         # The collector is per company: read it in the account's company, not
         # in the public user's.
         partner = partner.with_company(self.account_id.company_id)
+        # An opt-out wins over everything, even typed as a quick reply's text.
         if is_opt_out(text):
             partner._whatsapp_set_opt_out(text, when)
+        elif data.get("button_payload"):
+            partner._dunning_whatsapp_quick_reply(data["button_payload"], message)
         else:
             partner._whatsapp_on_inbound(text or data.get("type") or "", when)
         return True

@@ -7,6 +7,22 @@ from odoo.tools import format_date
 from ..services.whatsapp_client import TemplateParamsError, validate_template_params
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+# Meta's template statuses (GET message_templates), lower-cased; "missing" is
+# ours: the template is no longer listed by Meta.
+TEMPLATE_STATUSES = [
+    ("draft", "Not Submitted"),
+    ("pending", "Pending Review"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+    ("paused", "Paused"),
+    ("disabled", "Disabled"),
+    ("in_appeal", "In Appeal"),
+    ("pending_deletion", "Pending Deletion"),
+    ("deleted", "Deleted"),
+    ("limit_exceeded", "Limit Exceeded"),
+    ("archived", "Archived"),
+    ("missing", "Missing on Meta"),
+]
 
 
 class DunningWhatsappTemplate(models.Model):
@@ -49,18 +65,50 @@ class DunningWhatsappTemplate(models.Model):
         related="account_id.company_id", store=True, index=True, precompute=True
     )
     status = fields.Selection(
-        [
-            ("draft", "Not Submitted"),
-            ("pending", "Pending Review"),
-            ("approved", "Approved"),
-            ("rejected", "Rejected"),
-            ("paused", "Paused"),
-            ("disabled", "Disabled"),
-        ],
+        TEMPLATE_STATUSES,
         default="approved",
         required=True,
-        help="Meta's review status; only approved templates are sent.",
+        help="Meta's review status; only approved templates are sent. "
+        "Missing on Meta: the last sync did not find it any more.",
     )
+    meta_template_id = fields.Char(
+        string="Meta Template ID", readonly=True, copy=False, index=True
+    )
+    rejected_reason = fields.Char(
+        string="Rejection Reason",
+        readonly=True,
+        copy=False,
+        help="Why Meta rejected the template, as the last sync reported it.",
+    )
+    quality_score = fields.Selection(
+        [
+            ("green", "High"),
+            ("yellow", "Medium"),
+            ("red", "Low"),
+            ("unknown", "Not rated yet"),
+        ],
+        readonly=True,
+        copy=False,
+        help="Meta's quality rating: a low-rated template is paused, then disabled.",
+    )
+    url_button_url = fields.Char(
+        string="Button URL",
+        readonly=True,
+        help="The URL of the template's URL button, as approved by Meta.",
+    )
+    quick_reply_buttons = fields.Text(
+        readonly=True,
+        help="The texts of the template's quick-reply buttons, one per line. A "
+        "tap comes back through the webhook as a quick reply.",
+    )
+    needs_review = fields.Boolean(
+        string="Parameters to Review",
+        copy=False,
+        help="The number of body parameters approved by Meta differs from the "
+        "parameters mapped here: nothing is sent until a manager maps them "
+        "again.",
+    )
+    synced_at = fields.Datetime(string="Last Sync", readonly=True, copy=False)
     body_text = fields.Text(
         string="Body",
         help="The approved body, with {{1}}, {{2}}... where the parameters go: "
@@ -92,7 +140,9 @@ class DunningWhatsappTemplate(models.Model):
     @api.constrains("body_text", "param_ids")
     def _check_placeholders(self):
         for template in self:
-            if not template.body_text:
+            # A template whose approved body changed under its mapping cannot be
+            # sent (needs_review) until a manager maps its parameters again.
+            if not template.body_text or template.needs_review:
                 continue
             numbers = {int(n) for n in PLACEHOLDER.findall(template.body_text)}
             if numbers != set(range(1, len(template.param_ids) + 1)):
@@ -110,6 +160,90 @@ class DunningWhatsappTemplate(models.Model):
     def _compute_display_name(self):
         for template in self:
             template.display_name = f"{template.name} ({template.language})"
+
+    def write(self, vals):
+        # Mapping the parameters again is the review the sync asked for.
+        if "param_ids" in vals and "needs_review" not in vals:
+            vals = dict(vals, needs_review=False)
+        return super().write(vals)
+
+    # ------------------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------------------
+
+    def action_sync_from_meta(self):
+        """Sync the templates of the selected templates' accounts from Meta.
+
+        From the list without a selection: every account of the current
+        companies that has a WhatsApp Business Account ID.
+        """
+        accounts = self.account_id
+        if not accounts:
+            accounts = self.env["dunning.whatsapp.account"].search(
+                [("company_id", "in", self.env.companies.ids), ("waba_id", "!=", False)]
+            )
+        if not accounts:
+            raise UserError(
+                _(
+                    "No WhatsApp account with a WhatsApp Business Account ID to "
+                    "sync templates from."
+                )
+            )
+        return accounts.action_sync_templates()
+
+    def action_mark_reviewed(self):
+        """The parameters are mapped as Meta's body expects: send again."""
+        self.write({"needs_review": False})
+        self._check_placeholders()
+        return True
+
+    # ------------------------------------------------------------------------------
+    # Sync from Meta
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _values_from_meta(self, info):
+        """The fields a sync sets from Meta's ``TemplateInfo`` (see the client)."""
+        category = (info.category or "").lower()
+        status = (info.status or "").lower()
+        quality = (info.quality_score or "").lower()
+        url_button = info.url_button
+        url = url_button.get("url") if url_button else None
+        return {
+            "meta_template_id": info.id or False,
+            "status": status if status in dict(TEMPLATE_STATUSES) else "pending",
+            "category": category
+            if category in dict(self._fields["category"].selection)
+            else "utility",
+            "body_text": info.body_text or False,
+            "rejected_reason": info.rejected_reason or False,
+            "quality_score": quality
+            if quality in dict(self._fields["quality_score"].selection)
+            else False,
+            # Only a URL ending in a variable takes the payment link as suffix.
+            "url_button": bool(url and PLACEHOLDER.search(url)),
+            "url_button_url": url or False,
+            "quick_reply_buttons": "\n".join(info.quick_replies) or False,
+        }
+
+    def _apply_meta(self, values, param_count):
+        """Update this template from Meta; return what changed for the summary.
+
+        The locally mapped parameters stay when the number of placeholders did
+        not change; otherwise the template waits for a manager's review.
+        """
+        self.ensure_one()
+        changes = {
+            name: value
+            for name, value in values.items()
+            if (self[name] or False) != value
+        }
+        if param_count != len(self.param_ids) and not self.needs_review:
+            changes["needs_review"] = True
+        if changes:
+            # The write must not clear needs_review: param_ids is not written.
+            self.write(changes)
+        return changes
 
     # ------------------------------------------------------------------------------
     # Rendering
@@ -147,6 +281,14 @@ class DunningWhatsappTemplate(models.Model):
         if self.status != "approved":
             raise UserError(
                 _("WhatsApp template %(template)s is not approved.", template=self.name)
+            )
+        if self.needs_review:
+            raise UserError(
+                _(
+                    "WhatsApp template %(template)s changed on Meta: map its body "
+                    "parameters again, then mark it reviewed, before sending it.",
+                    template=self.name,
+                )
             )
         if self.url_button and not url_suffix:
             raise UserError(_("No payment link to put in the WhatsApp button."))

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import format_datetime
 
 from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
 
@@ -238,6 +239,75 @@ class ResPartner(models.Model):
                     count=len(reminders),
                 )
             )
+
+    def _whatsapp_set_opt_in(self, source, text, when=None):
+        """Record the customer's consent to WhatsApp reminders; lift an opt-out.
+
+        ``source`` is a ``whatsapp_opt_in_source`` value, ``text`` the wording
+        the customer agreed to. Used by the collectors' wizard, and meant for
+        the webhook and the customer page. The chatter says who recorded it.
+        """
+        when = when or fields.Datetime.now()
+        partners = self.commercial_partner_id
+        was_opted_out = any(partners.mapped("whatsapp_opt_out"))
+        # Collectors record consent without the right to edit contacts: the
+        # proof (who, when, what) goes to the chatter under their name.
+        partners.sudo().write(
+            {
+                "whatsapp_opt_in": True,
+                "whatsapp_opt_in_date": when,
+                "whatsapp_opt_in_source": source,
+                "whatsapp_opt_in_text": text,
+                "whatsapp_opt_out": False,
+                "whatsapp_opt_out_date": False,
+            }
+        )
+        labels = dict(
+            self._fields["whatsapp_opt_in_source"]._description_selection(self.env)
+        )
+        for partner in partners:
+            body = _(
+                'WhatsApp consent recorded by %(user)s (%(how)s, %(date)s): "%(text)s"',
+                user=self.env.user.name,
+                how=labels.get(source, source),
+                date=format_datetime(self.env, when),
+                text=text,
+            )
+            if was_opted_out:
+                body = _("%(body)s The earlier opt-out is lifted.", body=body)
+            partner.sudo()._message_log(
+                body=body, author_id=self.env.user.partner_id.id
+            )
+
+    def _dunning_whatsapp_quick_reply(self, payload, message):
+        """Hook: the customer tapped a quick-reply button of a WhatsApp template.
+
+        Called on the customer (the commercial partner found from the sender's
+        number, in the WhatsApp account's company) for each inbound ``button``
+        message and interactive ``button_reply`` / ``list_reply``, once per
+        webhook event, after the message is stored and unless its text is an
+        opt-out keyword (an opt-out always wins).
+
+        :param str payload: the button's payload as the template sent it (for
+            example ``PROMISE_4711``), or the interactive reply's id.
+        :param message: the stored inbound ``dunning.whatsapp.message`` (its
+            ``body`` is the button's text, ``received_at`` when it was tapped,
+            ``wamid`` and ``wa_id``).
+        :return: True when the payload was handled. Overrides handle the
+            payloads they know and call ``super()`` for the others; this default
+            treats the tap as any inbound message: a note in the chatter, the
+            24-hour window opened and an activity for the collector.
+        """
+        self.ensure_one()
+        self._whatsapp_on_inbound(
+            _(
+                "%(text)s (quick reply %(payload)s)",
+                text=message.body or "",
+                payload=payload,
+            ),
+            message.received_at or fields.Datetime.now(),
+        )
+        return True
 
     def _whatsapp_on_inbound(self, text, when):
         """A customer wrote: show it to the collector and open the 24-hour window."""

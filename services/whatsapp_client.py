@@ -582,6 +582,8 @@ class TemplateInfo:
     category: str | None
     body_text: str | None
     components: list = field(default_factory=list, hash=False)
+    rejected_reason: str | None = None
+    quality_score: str | None = None
 
     @property
     def body_param_count(self) -> int:
@@ -596,6 +598,27 @@ class TemplateInfo:
                 return list(component.get("buttons") or [])
         return []
 
+    @property
+    def url_button(self) -> dict | None:
+        """The first URL button ({"type": "URL", "text", "url"}), if any."""
+        for button in self.buttons:
+            if isinstance(button, dict) and str(button.get("type", "")).upper() == (
+                "URL"
+            ):
+                return button
+        return None
+
+    @property
+    def quick_replies(self) -> list[str]:
+        """The texts of the quick-reply buttons, in index order."""
+        return [
+            button["text"]
+            for button in self.buttons
+            if isinstance(button, dict)
+            and str(button.get("type", "")).upper() == "QUICK_REPLY"
+            and _as_str(button.get("text"))
+        ]
+
 
 def _template_info(data: Any) -> TemplateInfo:
     """TemplateInfo from one element of ``message_templates``' data."""
@@ -606,6 +629,12 @@ def _template_info(data: Any) -> TemplateInfo:
     for component in components:
         if str(component.get("type", "")).upper() == "BODY":
             body_text = _as_str(component.get("text"))
+    # quality_score is {"score": "GREEN", "date": ...}; "NONE" means not rated.
+    quality = data.get("quality_score")
+    quality_score = _as_str(quality.get("score")) if isinstance(quality, dict) else None
+    rejected_reason = _as_str(data.get("rejected_reason"))
+    if rejected_reason and rejected_reason.upper() == "NONE":
+        rejected_reason = None
     return TemplateInfo(
         id=_as_str(data.get("id")),
         name=data["name"],
@@ -614,6 +643,8 @@ def _template_info(data: Any) -> TemplateInfo:
         category=_as_str(data.get("category")),
         body_text=body_text,
         components=components,
+        rejected_reason=rejected_reason,
+        quality_score=quality_score,
     )
 
 
@@ -856,7 +887,8 @@ class WhatsAppClient:
         """
         url: str | None = self._url(waba_id, "message_templates")
         params: dict | None = {
-            "fields": "id,name,language,status,category,components",
+            "fields": "id,name,language,status,category,components,"
+            "rejected_reason,quality_score",
             "limit": page_size,
         }
         templates: list[TemplateInfo] = []

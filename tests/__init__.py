@@ -10,3 +10,6 @@ from . import test_whatsapp_webhook
 from . import test_whatsapp_fallback
 from . import test_whatsapp_compose
 from . import test_whatsapp_sandbox
+from . import test_whatsapp_template_sync
+from . import test_whatsapp_quick_reply
+from . import test_whatsapp_consent

@@ -1,2 +1,3 @@
 from . import dunning_reminder_send
 from . import dunning_whatsapp_compose
+from . import dunning_whatsapp_consent_record

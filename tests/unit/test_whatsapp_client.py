@@ -792,6 +792,31 @@ def test_list_templates_follows_paging(graph, client):
     assert second_request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
+def test_list_templates_reads_buttons_rejection_and_quality(graph, client):
+    """Quick replies, the URL button, the rejection reason and the quality score."""
+    paused = _template("recordatorio_pago_v2", BODY_TEXT)
+    paused["status"] = "PAUSED"
+    paused["quality_score"] = {"score": "RED", "date": 1750000000}
+    paused["rejected_reason"] = "NONE"
+    paused["components"][1]["buttons"] += [
+        {"type": "QUICK_REPLY", "text": "Ya pagué"},
+        {"type": "QUICK_REPLY", "text": "Pagaré el viernes"},
+    ]
+    rejected = _template("promo", "Oferta {{1}}")
+    rejected.update(status="REJECTED", rejected_reason="INCORRECT_CATEGORY")
+    rejected["components"] = rejected["components"][:1]
+    graph.reply(200, {"data": [paused, rejected]})
+    first, second = client.list_templates(WABA_ID)
+    assert first.quality_score == "RED"
+    assert first.rejected_reason is None
+    assert first.url_button["url"] == "https://x.mx/{{1}}"
+    assert first.quick_replies == ["Ya pagué", "Pagaré el viernes"]
+    assert second.rejected_reason == "INCORRECT_CATEGORY"
+    assert second.url_button is None
+    assert second.quick_replies == []
+    assert "rejected_reason" in graph.requests[0].query["fields"][0]
+
+
 def test_list_templates_never_sends_the_token_elsewhere(graph, client):
     """A paging link to another host is refused, not followed."""
     graph.reply(
