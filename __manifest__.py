@@ -38,6 +38,7 @@
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/ir_actions_server_views.xml",
         "views/dunning_menus.xml",
     ],
     "demo": [],

@@ -12,3 +12,4 @@ from . import dunning_whatsapp_account
 from . import dunning_whatsapp_template
 from . import dunning_whatsapp_message
 from . import dunning_whatsapp_event
+from . import ir_actions_server

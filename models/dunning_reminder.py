@@ -109,6 +109,7 @@ class DunningReminder(models.Model):
             ("plan", "Scheduled"),
             ("manual", "Sent by hand"),
             ("fallback", "Fallback"),
+            ("automation", "Automation rule"),
         ],
         default="plan",
         required=True,
@@ -169,6 +170,13 @@ class DunningReminder(models.Model):
     retry_count = fields.Integer(
         readonly=True,
         help="Sends that failed with a temporary error and were tried again.",
+    )
+    whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="WhatsApp Template",
+        readonly=True,
+        help="The template of this WhatsApp reminder when it is not the level's: "
+        "one chosen by an automation rule's Send WhatsApp action.",
     )
     whatsapp_message_ids = fields.One2many(
         "dunning.whatsapp.message", "reminder_id", string="WhatsApp Messages"
@@ -1107,7 +1115,7 @@ class DunningReminder(models.Model):
         only, fail, pause the account, or wait for the status webhook.
         """
         self.ensure_one()
-        template = self.level_id.whatsapp_template_id
+        template = self.whatsapp_template_id or self.level_id.whatsapp_template_id
         if not template:
             raise UserError(
                 _("Level %(level)s has no WhatsApp template.", level=self.level_id.name)
@@ -1317,6 +1325,10 @@ class DunningReminder(models.Model):
 
     def _log_contact(self, body, subject):
         """Leave the contact in the customer's and the invoices' chatter."""
+        if self.channel == "whatsapp":
+            # The WhatsApp message logs itself there, with its delivery status
+            # kept current (dunning.whatsapp.message._chatter_sync).
+            return
         channel = dict(self._fields["channel"]._description_selection(self.env))[
             self.channel
         ]

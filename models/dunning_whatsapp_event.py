@@ -198,6 +198,10 @@ class DunningWhatsappEvent(models.Model):
             else fields.Datetime.now()
         )
         text = data.get("text") or data.get("button_text") or ""
+        messages = self.env["dunning.whatsapp.message"].sudo()
+        reply_to = messages.browse()
+        if data.get("context_wamid"):
+            reply_to = messages.search([("wamid", "=", data["context_wamid"])], limit=1)
         message = (
             self.env["dunning.whatsapp.message"]
             .sudo()
@@ -212,6 +216,8 @@ class DunningWhatsappEvent(models.Model):
                     "wa_id": data.get("from_wa_id"),
                     "body": text or data.get("type"),
                     "received_at": when,
+                    "reply_to_id": reply_to.id,
+                    "quick_reply_payload": data.get("button_payload"),
                 }
             )
         )

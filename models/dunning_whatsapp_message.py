@@ -1,4 +1,6 @@
-from odoo import _, fields, models
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
 
 from ..services.whatsapp_client import TerminalError, classify, should_apply_status
 
@@ -86,10 +88,48 @@ class DunningWhatsappMessage(models.Model):
     read_at = fields.Datetime(string="Read", readonly=True)
     failed_at = fields.Datetime(string="Failed", readonly=True)
     received_at = fields.Datetime(string="Received", readonly=True)
+    reply_to_id = fields.Many2one(
+        "dunning.whatsapp.message",
+        string="In Reply To",
+        readonly=True,
+        ondelete="set null",
+        help="The message of ours the customer answered (or tapped a button of).",
+    )
+    quick_reply_payload = fields.Char(
+        readonly=True, help="The payload of the quick-reply button the customer tapped."
+    )
+    chatter_message_ids = fields.Many2many(
+        "mail.message",
+        "dunning_whatsapp_message_mail_message_rel",
+        "whatsapp_message_id",
+        "mail_message_id",
+        string="Chatter Notes",
+        readonly=True,
+        copy=False,
+        help="The notes showing this message, with its current status, in the "
+        "chatter of the customer and of the invoices it is about.",
+    )
 
     _sql_constraints = [
         ("wamid_unique", "UNIQUE(wamid)", "A WhatsApp message is recorded once."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        messages = super().create(vals_list)
+        messages._chatter_sync()
+        return messages
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"state", "error_code", "error_title", "body", "partner_id"} & set(vals):
+            self._chatter_sync()
+        return result
+
+    def unlink(self):
+        # A message Meta refused before it left was never sent: its notes go too.
+        self.chatter_message_ids.sudo().unlink()
+        return super().unlink()
 
     def _apply_status(self, status, when, error_code=None, error_title=None):
         """Move this outgoing message (and its reminder) forward to ``status``.
@@ -157,3 +197,78 @@ class DunningWhatsappMessage(models.Model):
                     wamid=self.wamid,
                 )
             )
+
+    # ------------------------------------------------------------------------------
+    # Chatter: one note per message and record, kept at the current status
+    # ------------------------------------------------------------------------------
+
+    def _chatter_invoices(self):
+        """The invoices this message is about: its reminder's; for an answer,
+        those of the message answered, else of the customer's last reminder."""
+        self.ensure_one()
+        reminder = self.reminder_id
+        if not reminder and self.direction == "in" and self.partner_id:
+            reminder = self.reply_to_id.reminder_id or (
+                self.search(
+                    [
+                        ("partner_id", "=", self.partner_id.id),
+                        ("direction", "=", "out"),
+                        ("reminder_id", "!=", False),
+                        ("id", "!=", self.id),
+                    ],
+                    order="id desc",
+                    limit=1,
+                ).reminder_id
+            )
+        return reminder.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+
+    def _chatter_body(self):
+        """The note: who wrote, the status now, the text, the error if any."""
+        self.ensure_one()
+        states = dict(self._fields["state"]._description_selection(self.env))
+        if self.direction == "in":
+            title = _("WhatsApp message from the customer")
+        elif self.template_id:
+            title = _(
+                "WhatsApp message %(template)s sent to the customer",
+                template=self.template_id.name,
+            )
+        else:
+            title = _("WhatsApp message sent to the customer")
+        body = Markup("<p><strong>%s</strong> · %s</p>") % (
+            title,
+            _("Status: %(state)s", state=states.get(self.state, self.state)),
+        )
+        if self.body:
+            body += Markup("<p>%s</p>") % self.body
+        if self.quick_reply_payload:
+            body += Markup("<p>%s</p>") % _(
+                "Quick reply: %(payload)s", payload=self.quick_reply_payload
+            )
+        if self.state == "failed" and (self.error_code or self.error_title):
+            body += Markup("<p>%s</p>") % _(
+                "Error %(code)s: %(title)s",
+                code=self.error_code or "",
+                title=self.error_title or "",
+            )
+        return body
+
+    def _chatter_sync(self):
+        """Post this message's notes, or bring them to its current status.
+
+        The notes are the engine's: written as superuser, whoever triggered
+        the change (a webhook, a cron, a collector).
+        """
+        for message in self.sudo():
+            if not message.partner_id:
+                continue
+            body = message._chatter_body()
+            if message.chatter_message_ids:
+                message.chatter_message_ids.write({"body": body})
+                continue
+            notes = self.env["mail.message"].sudo()
+            records = [message.partner_id.commercial_partner_id]
+            records += list(message._chatter_invoices())
+            for record in records:
+                notes |= record.sudo()._message_log(body=body)
+            message.chatter_message_ids = notes

@@ -291,12 +291,14 @@ class ResPartner(models.Model):
         :param str payload: the button's payload as the template sent it (for
             example ``PROMISE_4711``), or the interactive reply's id.
         :param message: the stored inbound ``dunning.whatsapp.message`` (its
-            ``body`` is the button's text, ``received_at`` when it was tapped,
+            ``body`` is the button's text, ``quick_reply_payload`` the payload,
+            ``reply_to_id`` the template message tapped, ``received_at`` when,
             ``wamid`` and ``wa_id``).
         :return: True when the payload was handled. Overrides handle the
             payloads they know and call ``super()`` for the others; this default
-            treats the tap as any inbound message: a note in the chatter, the
-            24-hour window opened and an activity for the collector.
+            treats the tap as any inbound message (the message, with its payload,
+            is in the chatter already): the 24-hour window opened and an
+            activity for the collector.
         """
         self.ensure_one()
         self._whatsapp_on_inbound(
@@ -310,12 +312,11 @@ class ResPartner(models.Model):
         return True
 
     def _whatsapp_on_inbound(self, text, when):
-        """A customer wrote: show it to the collector and open the 24-hour window."""
+        """A customer wrote: ask the collector to answer; open the 24-hour window."""
         partner = self.commercial_partner_id.sudo()
         (self | partner).sudo().write({"whatsapp_last_inbound_at": when})
-        partner._message_log(
-            body=_("WhatsApp message from the customer: %(text)s", text=text)
-        )
+        # The message itself is in the chatter already (dunning.whatsapp.message
+        # logs every message, in or out, with its status).
         user = partner.dunning_collector_id or partner.user_id
         if user:
             partner.activity_schedule(

@@ -13,3 +13,5 @@ from . import test_whatsapp_sandbox
 from . import test_whatsapp_template_sync
 from . import test_whatsapp_quick_reply
 from . import test_whatsapp_consent
+from . import test_whatsapp_automation
+from . import test_whatsapp_chatter

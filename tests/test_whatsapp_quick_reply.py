@@ -87,9 +87,11 @@ class TestWhatsAppQuickReply(WhatsAppCommon, HttpCase):
         self.wa_customer.with_company(self.company).dunning_collector_id = self.env.user
         self.post(reply_value(button("PROMISE_4711", "Pagaré el viernes")))
         self.assertTrue(self.wa_customer.whatsapp_last_inbound_at)
-        note = self.wa_customer.message_ids[0]
-        self.assertIn("Pagaré el viernes", note.body)
-        self.assertIn("PROMISE_4711", note.body)
+        note = self.wa_customer.message_ids.filtered(
+            lambda m: "Pagaré el viernes" in m.body
+        )
+        self.assertEqual(len(note), 1)
+        self.assertIn("Quick reply: PROMISE_4711", note.body)
         activity = self.wa_customer.activity_ids
         self.assertEqual(activity.user_id, self.env.user)
         self.assertIn("PROMISE_4711", activity.note)
