@@ -203,24 +203,26 @@ class DunningWhatsappMessage(models.Model):
     # ------------------------------------------------------------------------------
 
     def _chatter_invoices(self):
-        """The invoices this message is about: its reminder's; for an answer,
-        those of the message answered, else of the customer's last reminder."""
+        """The invoices this message is about: its reminder's or the one a
+        collector wrote about; for an answer, those of the message answered,
+        else of the customer's last message about invoices."""
         self.ensure_one()
-        reminder = self.reminder_id
-        if not reminder and self.direction == "in" and self.partner_id:
-            reminder = self.reply_to_id.reminder_id or (
-                self.search(
-                    [
-                        ("partner_id", "=", self.partner_id.id),
-                        ("direction", "=", "out"),
-                        ("reminder_id", "!=", False),
-                        ("id", "!=", self.id),
-                    ],
-                    order="id desc",
-                    limit=1,
-                ).reminder_id
+        about = self
+        if self.direction == "in" and self.partner_id:
+            about = self.reply_to_id or self.search(
+                [
+                    ("partner_id", "=", self.partner_id.id),
+                    ("direction", "=", "out"),
+                    "|",
+                    ("reminder_id", "!=", False),
+                    ("move_id", "!=", False),
+                    ("id", "!=", self.id),
+                ],
+                order="id desc",
+                limit=1,
             )
-        return reminder.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        invoices = about.reminder_id.move_ids | about.move_id
+        return invoices.filtered(lambda m: m.move_type == "out_invoice")
 
     def _chatter_body(self):
         """The note: who wrote, the status now, the text, the error if any."""
@@ -228,6 +230,11 @@ class DunningWhatsappMessage(models.Model):
         states = dict(self._fields["state"]._description_selection(self.env))
         if self.direction == "in":
             title = _("WhatsApp message from the customer")
+        elif self.user_id:
+            title = _(
+                "WhatsApp message sent by %(user)s to the customer",
+                user=self.user_id.name,
+            )
         elif self.template_id:
             title = _(
                 "WhatsApp message %(template)s sent to the customer",

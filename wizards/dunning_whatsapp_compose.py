@@ -239,13 +239,8 @@ class DunningWhatsappCompose(models.TransientModel):
                 "sent_at": now,
             }
         )
-        message._log_chat(
-            _(
-                "WhatsApp message sent by %(user)s (status: Sent): %(body)s",
-                user=self.env.user.name,
-                body=body,
-            )
-        )
+        # The message is in the chatter already, its status kept current
+        # (dunning.whatsapp.message._chatter_sync).
         return self._notify("success", _("Message sent to WhatsApp."))
 
     # ------------------------------------------------------------------------------
