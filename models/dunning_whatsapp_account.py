@@ -226,6 +226,9 @@ class DunningWhatsappAccount(models.Model):
         the templates as they were.
         """
         self.ensure_one()
+        # Only those who may edit templates (managers, the cron) sync them:
+        # refused before Meta is even called.
+        self.env["dunning.whatsapp.template"].check_access("write")
         if not self.waba_id:
             raise UserError(
                 _(
@@ -245,8 +248,6 @@ class DunningWhatsappAccount(models.Model):
                     error=error,
                 )
             ) from error
-        # Without sudo: only those who may edit templates (managers, the cron)
-        # can sync them.
         templates = self.env["dunning.whatsapp.template"]
         existing = {
             (t.name, t.language): t

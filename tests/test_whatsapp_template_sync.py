@@ -202,6 +202,7 @@ class TestWhatsAppTemplateSync(WhatsAppCommon):
         self.serve([meta_template("nueva", "Hola {{1}}.")])
         with self.assertRaises(AccessError):
             self.account.with_user(self.collector).action_sync_templates()
+        self.assertFalse(self.graph.requests, "refused before calling Meta")
 
     def test_cron_logs_an_error_on_the_account_and_goes_on(self):
         self.graph.respond = lambda request: self.graph.error(190, 401, "Expired")
