@@ -37,10 +37,19 @@
         "wizards/dunning_whatsapp_consent_record_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
+        "views/dunning_portal_templates.xml",
         "views/res_config_settings_views.xml",
         "views/ir_actions_server_views.xml",
         "views/dunning_menus.xml",
     ],
+    "assets": {
+        "web.assets_frontend": [
+            "account_dunning/static/src/scss/dunning_portal.scss",
+        ],
+        "web.assets_tests": [
+            "account_dunning/static/tests/tours/*.js",
+        ],
+    },
     "demo": [],
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -1,6 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from ..services.contact_window import is_open, next_opening
+from ..services.timezones import partner_timezones
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -81,7 +84,13 @@ class AccountMove(models.Model):
 
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()
+        # Only invoices still in collection: the hook runs again when an invoice
+        # "in payment" becomes "paid", and the customer is thanked once.
+        in_collection = self.filtered(
+            lambda m: m.move_type == "out_invoice" and m.dunning_level_id
+        )
         self._dunning_stop(_("The invoice was paid."))
+        in_collection.filtered(lambda m: not m._is_dunning_open())._dunning_thank()
         return res
 
     def button_draft(self):
@@ -171,6 +180,55 @@ class AccountMove(models.Model):
             return
         closed.write({"dunning_level_id": False})
         self._dunning_cancel_pending(closed, reason)
+
+    def _dunning_thank(self):
+        """Queue a thank-you email per customer and company for these paid
+        invoices, when the policy asks for one, inside the contact window."""
+        groups = {}
+        for move in self:
+            key = (move.commercial_partner_id, move.company_id)
+            groups[key] = groups.get(key, self.browse()) | move
+        for (partner, company), moves in groups.items():
+            policy = moves[0]._get_dunning_policy()
+            template = policy.thank_you_mail_template_id
+            if not policy.thank_you_email or not template:
+                continue
+            partner = partner.sudo()
+            address_id = partner.address_get(["invoice"])["invoice"]
+            recipient = self.env["res.partner"].sudo().browse(address_id)
+            if not recipient.email:
+                recipient = partner
+            if not recipient.email:
+                continue
+            template = template.sudo().with_context(
+                dunning_paid_invoices=", ".join(moves.mapped("name")),
+                dunning_company_name=company.name,
+                dunning_email_from=company.email_formatted,
+            )
+            template.send_mail(
+                recipient.id,
+                force_send=False,
+                email_values={
+                    "scheduled_date": moves._dunning_thank_when(policy, recipient),
+                },
+            )
+            partner._message_log(
+                body=_(
+                    "Thank-you email queued for the payment of %(invoices)s.",
+                    invoices=", ".join(moves.mapped("name")),
+                )
+            )
+
+    def _dunning_thank_when(self, policy, recipient):
+        """Now inside the recipient's contact window, else its next opening."""
+        zones = partner_timezones(
+            recipient.tz, recipient.country_id.code, recipient.state_id.code
+        ) or ("UTC",)
+        window = policy._get_contact_window(recipient.country_id)
+        now = fields.Datetime.now()
+        if is_open(window, now, zones):
+            return False
+        return next_opening(window, now, zones) or False
 
     @api.model
     def _dunning_cancel_pending(self, moves, reason):

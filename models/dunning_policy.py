@@ -188,6 +188,27 @@ class DunningPolicy(models.Model):
         "one; without any email template, or when the customer has no email "
         "address, a collector activity is created instead.",
     )
+    portal_token_days = fields.Integer(
+        string="Customer Page Link Validity (days)",
+        default=60,
+        required=True,
+        help="How long the link to the customer's statement page, sent in every "
+        "reminder, keeps working. Each reminder carries a new link.",
+    )
+    thank_you_email = fields.Boolean(
+        string="Thank-you Email",
+        default=True,
+        help="When a customer pays invoices that were in collection, queue a "
+        "thank-you email (inside the contact window).",
+    )
+    thank_you_mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Thank-you Template",
+        domain="[('model', '=', 'res.partner')]",
+        default=lambda self: self.env.ref(
+            "account_dunning.mail_template_dunning_thank_you", raise_if_not_found=False
+        ),
+    )
     note = fields.Html(translate=True)
 
     _sql_constraints = [
@@ -195,6 +216,11 @@ class DunningPolicy(models.Model):
             "min_days_positive",
             "CHECK(min_days_between_reminders >= 0)",
             "The days between reminders cannot be negative.",
+        ),
+        (
+            "portal_token_days_positive",
+            "CHECK(portal_token_days > 0)",
+            "The customer page link must be valid for at least one day.",
         ),
     ]
 

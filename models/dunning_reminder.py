@@ -1382,6 +1382,24 @@ class DunningReminder(models.Model):
             },
         )
 
+    def _get_portal_url(self):
+        """Absolute link to the customer's statement page, new for this reminder.
+
+        One link per reminder (rotation); minted once per transaction even when
+        the message is rendered several times (subject, body, chatter copy).
+        """
+        self.ensure_one()
+        reminder = self._origin
+        if not reminder.id:
+            # A preview (unsaved reminder): show the button, mint no link.
+            return f"{self.partner_id.get_base_url()}/cobranza/preview"
+        cache = self.env.cr.cache.setdefault("dunning_portal_urls", {})
+        if reminder.id not in cache:
+            cache[reminder.id] = self.env["dunning.portal.token"]._url(
+                reminder.partner_id, reminder.company_id, reminder=reminder
+            )
+        return cache[reminder.id]
+
     def _get_invoice_link(self, invoice):
         """Absolute link to the invoice's customer page, with its access token.
 

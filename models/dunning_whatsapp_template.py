@@ -124,7 +124,7 @@ class DunningWhatsappTemplate(models.Model):
         string="Payment Link Button",
         help="The template's first button is a URL button whose approved URL "
         "ends in a variable: the suffix sent is the path of the customer's "
-        "oldest open invoice page (with its access token), relative to the "
+        "statement page (a new link for each reminder), relative to the "
         "approved URL, which must therefore be the company's web address "
         "followed by {{1}} (e.g. https://erp.example.com/{{1}}).",
     )
@@ -255,22 +255,19 @@ class DunningWhatsappTemplate(models.Model):
         return [param._render(reminder) for param in self.param_ids]
 
     def _render_url_suffix(self, reminder):
-        """The URL button's suffix: the oldest open invoice's page path.
+        """The URL button's suffix: the customer's statement page path.
 
-        Relative to the approved base URL (the company's web address): the
-        customer statement page replaces it when it exists.
+        Relative to the approved base URL (the company's web address): the path
+        of a new link to the statement page (pay, promise, dispute, opt out).
         """
         self.ensure_one()
         if not self.url_button:
             return None
-        invoices = reminder._get_template_invoices().sorted(
-            lambda m: (m.invoice_date_due or fields.Date.today(), m.id)
-        )
-        if not invoices:
+        url = reminder._get_portal_url()
+        if not url:
             return None
-        invoice = invoices[0]._origin
-        invoice._dunning_ensure_access_tokens()
-        return invoice._get_share_url(redirect=True).lstrip("/")
+        base = reminder.partner_id.get_base_url().rstrip("/")
+        return url.removeprefix(base).lstrip("/")
 
     def _validate_message(self, params, url_suffix):
         """Refuse what Meta would refuse (error 132000 and friends) before sending.

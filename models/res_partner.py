@@ -168,6 +168,31 @@ class ResPartner(models.Model):
         if vals.get("whatsapp_opt_out") and not vals.get("whatsapp_opt_out_date"):
             vals["whatsapp_opt_out_date"] = now
 
+    def action_dunning_portal_revoke(self):
+        """Stop every link to this customer's statement page sent so far."""
+        self.ensure_one()
+        count = self.env["dunning.portal.token"]._revoke(self)
+        self.commercial_partner_id._message_log(
+            body=_(
+                "%(count)s link(s) to the customer page revoked by %(user)s.",
+                count=count,
+                user=self.env.user.name,
+            )
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "%(count)s link(s) to the customer page revoked; the next "
+                    "reminder carries a new one.",
+                    count=count,
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
     def action_dunning_view_reminders(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

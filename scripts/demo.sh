@@ -3,6 +3,9 @@
 # http://localhost:$HTTP_PORT (admin / admin). Ctrl-C stops the server; the data stays.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The demo payment provider, so that the customer page can be paid in the demo.
+EXTRA_MODULES="${EXTRA_MODULES:-payment_demo}"
+
 bootstrap
 ensure_wkhtmltopdf
 
@@ -54,6 +57,8 @@ if [[ "$(psql -d "$DEMO_DB" -XAtqc "select count(*) from dunning_whatsapp_accoun
         --whatsapp-sandbox "$WA_URL" --whatsapp-only ||
         die "scripts/demo_data.py --whatsapp-only failed (see the log above)"
 fi
+
+ensure_extra_modules "$DEMO_DB"
 
 log "Emails sent by the demo are saved in $MAIL_DIR (nothing is delivered)"
 log "WhatsApp messages go to the local sandbox $WA_URL and are saved in $WA_DIR (nothing leaves this machine)"

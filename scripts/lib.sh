@@ -295,9 +295,10 @@ db_exists() {
     [[ "$(psql -d postgres -XAtqc "select 1 from pg_database where datname = '$1'")" == 1 ]]
 }
 
-# State of the add-on in a database ('' when absent or not an Odoo database).
+# State of the add-on (or of module $2) in a database ('' when absent or not an
+# Odoo database).
 module_state() {
-    psql -d "$1" -XAtqc "select state from ir_module_module where name = '$ADDON'" 2>/dev/null || true
+    psql -d "$1" -XAtqc "select state from ir_module_module where name = '${2:-$ADDON}'" 2>/dev/null || true
 }
 
 drop_db() {
@@ -308,13 +309,14 @@ drop_db() {
     rm -rf "$ODOO_DATA_DIR/filestore/$1"
 }
 
-# Create database $1 with the add-on installed, without demo data.
+# Create database $1 with the add-on installed, without demo data; EXTRA_MODULES
+# (comma-separated) are installed with it.
 create_db() {
     local db="$1" start state
     drop_db "$db"
-    log "Creating database $db with $ADDON installed (about two minutes)"
+    log "Creating database $db with $ADDON${EXTRA_MODULES:+,$EXTRA_MODULES} installed (about two minutes)"
     start=$SECONDS
-    odoo_bin -d "$db" -i "$ADDON" --without-demo=all --stop-after-init --no-http \
+    odoo_bin -d "$db" -i "$ADDON${EXTRA_MODULES:+,$EXTRA_MODULES}" --without-demo=all --stop-after-init --no-http \
         --log-level=warn || die "installing $ADDON into $db failed (see the log above)"
     state="$(module_state "$db")"
     [[ "$state" == installed ]] || die "$ADDON is '$state' in $db, not installed (see the log above)"
@@ -349,6 +351,20 @@ bootstrap() {
     ensure_python_deps
     ensure_postgres
     write_odoo_conf
+}
+
+# Install the EXTRA_MODULES missing from database $1.
+ensure_extra_modules() {
+    local db="$1" missing=() mods=() m
+    IFS=, read -ra mods <<<"${EXTRA_MODULES:-}"
+    for m in "${mods[@]}"; do
+        [[ -n "$m" && "$(module_state "$db" "$m")" != installed ]] && missing+=("$m")
+    done
+    ((${#missing[@]})) || return 0
+    local IFS=,
+    log "Installing ${missing[*]} in $db"
+    odoo_bin -d "$db" -i "${missing[*]}" --stop-after-init --no-http --log-level=warn ||
+        die "installing ${missing[*]} into $db failed (see the log above)"
 }
 
 # wkhtmltopdf renders invoice PDFs (the reminder levels that attach them). Odoo's

@@ -4,11 +4,16 @@
 # tests of tests/unit. Extra pytest arguments: PYTEST_ARGS="-k promise -x".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The customer page's tours pay with Odoo's demo payment provider: a test-only
+# module, installed in the test database but never a dependency of the add-on.
+EXTRA_MODULES="${EXTRA_MODULES:-payment_demo}"
+
 bootstrap
 ensure_chromium
 
 if [[ "${TEST_REUSE_DB:-0}" == 1 && "$(module_state "$TEST_DB")" == installed ]]; then
     log "Reusing $TEST_DB: updating $ADDON"
+    ensure_extra_modules "$TEST_DB"
     odoo_bin -d "$TEST_DB" -u "$ADDON" --stop-after-init --no-http --log-level=warn ||
         die "updating $ADDON in $TEST_DB failed (see the log above)"
 else

@@ -15,3 +15,4 @@ from . import test_whatsapp_quick_reply
 from . import test_whatsapp_consent
 from . import test_whatsapp_automation
 from . import test_whatsapp_chatter
+from . import test_portal

@@ -35,7 +35,13 @@ class TestWhatsAppSend(WhatsAppCommon):
         self.assertEqual(request["path"], f"/v21.0/{PHONE_NUMBER_ID}/messages")
         self.assertEqual(request["headers"]["Authorization"], "Bearer EAAG-token")
         currency = reminder.currency_id
-        invoice = reminder.move_ids
+        # The button opens the customer's statement page through a link minted
+        # for this reminder, of which only the hash is stored.
+        suffix = request["json"]["template"]["components"][1]["parameters"][0]["text"]
+        self.assertTrue(suffix.startswith("cobranza/"))
+        link = self.env["dunning.portal.token"]._find_valid(suffix.split("/", 1)[1])
+        self.assertEqual(link.reminder_id, reminder)
+        self.assertEqual(link.partner_id, self.wa_customer)
         self.assertEqual(
             request["json"],
             {
@@ -73,9 +79,7 @@ class TestWhatsAppSend(WhatsAppCommon):
                             "parameters": [
                                 {
                                     "type": "text",
-                                    "text": invoice._get_share_url(
-                                        redirect=True
-                                    ).lstrip("/"),
+                                    "text": suffix,
                                 }
                             ],
                         },

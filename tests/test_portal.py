@@ -1,0 +1,324 @@
+import json
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from ..models.dunning_portal_token import hash_token
+from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
+
+
+class PortalCommon(DunningCommon, HttpCase):
+    """A customer with two overdue invoices in collection, and a link to its page."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer.lang = "en_US"
+        cls.invoice_1 = cls.create_invoice(cls.customer, due=TUESDAY, amount=1000.0)
+        cls.invoice_2 = cls.create_invoice(
+            cls.customer, due=TUESDAY + timedelta(days=3), amount=250.0
+        )
+        cls.other_invoice = cls.create_invoice(cls.customer_tijuana, amount=777.0)
+        cls.provider = cls._demo_provider(cls.company)
+
+    @classmethod
+    def _demo_provider(cls, company):
+        base = cls.env.ref("payment.payment_provider_demo")
+        provider = cls.env["payment.provider"].sudo().search(
+            [("code", "=", "demo"), ("company_id", "=", company.id)], limit=1
+        ) or base.sudo().copy({"company_id": company.id})
+        provider.write(
+            {
+                "state": "test",
+                "is_published": True,
+                "payment_method_ids": [(6, 0, base.payment_method_ids.ids)],
+            }
+        )
+        return provider
+
+    def link(self, partner=None, company=None):
+        """A new raw token for ``partner``'s page and its path."""
+        token = self.env["dunning.portal.token"]._mint(
+            partner or self.customer, company or self.company
+        )
+        return token, f"/cobranza/{token}"
+
+    def token_record(self, token):
+        return (
+            self.env["dunning.portal.token"]
+            .sudo()
+            .search([("token_hash", "=", hash_token(token))])
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestPortalAccess(PortalCommon):
+    def test_valid_link_shows_the_open_invoices_and_totals(self):
+        _token, path = self.link()
+        response = self.url_open(path)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(self.invoice_1.name, response.text)
+        self.assertIn(self.invoice_2.name, response.text)
+        self.assertIn(self.customer.name, response.text)
+        self.assertIn(self.company.name, response.text)
+        self.assertIn("1,250.00", response.text)
+
+    def test_link_never_shows_another_customers_invoices(self):
+        _token, path = self.link()
+        response = self.url_open(path)
+        self.assertNotIn(self.other_invoice.name, response.text)
+        self.assertNotIn(self.customer_tijuana.name, response.text)
+
+    def test_link_never_shows_another_companys_invoices(self):
+        company_2 = self.setup_other_company(name="Acme Monterrey")["company"]
+        other = self.create_invoice(self.customer, amount=555.0, company=company_2)
+        _token, path = self.link()
+        response = self.url_open(path)
+        self.assertIn(self.invoice_1.name, response.text)
+        self.assertNotIn("555.00", response.text)
+        self.assertNotIn("Acme Monterrey", response.text)
+        response = self.url_open(f"{path}/invoice/{other.id}")
+        self.assertEqual(response.status_code, 404)
+
+    def test_wrong_token_is_not_found(self):
+        response = self.url_open("/cobranza/" + "x" * 43)
+        self.assertEqual(response.status_code, 404)
+        self.assertNotIn(self.customer.name, response.text)
+
+    def test_expired_token_is_not_found(self):
+        token, path = self.link()
+        self.token_record(token).expires_at = fields.Datetime.now() - timedelta(
+            seconds=1
+        )
+        response = self.url_open(path)
+        self.assertEqual(response.status_code, 404)
+        self.assertNotIn(self.customer.name, response.text)
+
+    def test_revoked_token_is_not_found(self):
+        token, path = self.link()
+        self.customer.action_dunning_portal_revoke()
+        self.assertTrue(self.token_record(token).revoked_at)
+        response = self.url_open(path)
+        self.assertEqual(response.status_code, 404)
+
+    def test_wrong_expired_and_revoked_answer_the_same(self):
+        expired, expired_path = self.link()
+        self.token_record(expired).expires_at = fields.Datetime.now() - timedelta(
+            days=1
+        )
+        _revoked, revoked_path = self.link()
+        self.customer.action_dunning_portal_revoke()
+        bodies = {
+            self.url_open(path).text
+            for path in (expired_path, revoked_path, "/cobranza/nope")
+        }
+        self.assertEqual(len(bodies), 1)
+
+    def test_only_the_hash_of_the_token_is_stored(self):
+        token, _path = self.link()
+        record = self.token_record(token)
+        self.assertGreaterEqual(len(token), 43)  # 32 bytes, base64
+        self.assertEqual(record.token_hash, hash_token(token))
+        self.env.cr.execute(
+            "SELECT count(*) FROM dunning_portal_token WHERE token_hash = %s",
+            [token],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_expiry_follows_the_policy(self):
+        self.policy.portal_token_days = 10
+        token, _path = self.link()
+        expires = self.token_record(token).expires_at
+        self.assertAlmostEqual(
+            expires, fields.Datetime.now() + timedelta(days=10), delta=timedelta(minutes=1)
+        )
+
+    def test_default_expiry_is_sixty_days(self):
+        self.assertEqual(self.env["dunning.policy"].new({}).portal_token_days, 60)
+
+    def test_invoice_pdf_through_the_link(self):
+        _token, path = self.link()
+        response = self.url_open(f"{path}/invoice/{self.invoice_1.id}")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("attachment", response.headers.get("Content-Disposition", ""))
+
+    def test_link_of_a_cannot_reach_the_pdf_of_b(self):
+        _token, path = self.link()
+        response = self.url_open(f"{path}/invoice/{self.other_invoice.id}")
+        self.assertEqual(response.status_code, 404)
+        self.assertNotIn(self.other_invoice.name, response.text)
+
+    def test_pay_page_ignores_invoices_of_another_customer(self):
+        _token, path = self.link()
+        response = self.url_open(
+            f"{path}/pay?invoice_ids={self.invoice_1.id}"
+            f"&invoice_ids={self.other_invoice.id}"
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(self.invoice_1.name, response.text)
+        self.assertNotIn(self.other_invoice.name, response.text)
+        self.assertIn("o_payment_form", response.text)
+
+    def test_page_speaks_the_customers_language(self):
+        self.env["res.lang"]._activate_lang("es_MX")
+        self.env["ir.module.module"]._load_module_terms(["account_dunning"], ["es_MX"])
+        self.customer.lang = "es_MX"
+        _token, path = self.link()
+        response = self.url_open(path)
+        self.assertIn("Pagar en línea las facturas seleccionadas", response.text)
+        self.assertIn("días de atraso", response.text)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalThrottle(PortalCommon):
+    def test_too_many_requests_from_one_address(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "account_dunning.portal_rate_ip", "3"
+        )
+        codes = [self.url_open("/cobranza/guess%s" % i).status_code for i in range(5)]
+        self.assertEqual(codes, [404, 404, 404, 429, 429])
+
+    def test_too_many_requests_on_one_link(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "account_dunning.portal_rate_token", "2"
+        )
+        _token, path = self.link()
+        codes = [self.url_open(path).status_code for _i in range(3)]
+        self.assertEqual(codes, [200, 200, 429])
+        response = self.url_open(path)
+        self.assertEqual(response.headers.get("Retry-After"), "60")
+
+
+@tagged("post_install", "-at_install")
+class TestPortalForms(PortalCommon):
+    def test_forms_carry_a_csrf_token(self):
+        _token, path = self.link()
+        response = self.url_open(path)
+        self.assertEqual(response.text.count('name="csrf_token"'), response.text.count('method="post"'))
+
+    @mute_logger("odoo.http")
+    def test_post_without_csrf_token_is_refused(self):
+        self.customer.whatsapp_opt_out = False
+        _token, path = self.link()
+        response = self.url_open(f"{path}/contact", data={"whatsapp": "out"})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self.customer.whatsapp_opt_out)
+
+    def test_opt_out_tour(self):
+        self.customer.write({"whatsapp_opt_in": True, "whatsapp_opt_in_source": "contract"})
+        self.create_invoice(self.customer)
+        _token, path = self.link()
+        self.start_tour(path, "dunning_portal_opt_out")
+        self.customer.invalidate_recordset()
+        self.assertTrue(self.customer.whatsapp_opt_out)
+        self.assertTrue(self.customer.whatsapp_opt_out_date)
+
+    def test_opt_in_records_the_consent_text(self):
+        self.customer.mobile = "+52 55 1234 5678"
+        _token, path = self.link()
+        self.authenticate(None, None)
+        page = self.url_open(path)
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = self.url_open(
+            f"{path}/contact", data={"whatsapp": "in", "csrf_token": csrf}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.customer.invalidate_recordset()
+        self.assertTrue(self.customer.whatsapp_opt_in)
+        self.assertEqual(self.customer.whatsapp_opt_in_source, "portal")
+        self.assertIn(self.company.name, self.customer.whatsapp_opt_in_text)
+        self.assertIn("+525512345678", self.customer.whatsapp_opt_in_text)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPayment(PortalCommon):
+    def test_pay_all_with_the_demo_provider(self):
+        # Both invoices reached a level: an email reminder waits in the queue.
+        self.plan_on(TUESDAY + timedelta(days=3))
+        queued = self.reminders(self.customer, state="queued")
+        self.assertTrue(queued)
+        _token, path = self.link()
+        self.start_tour(path, "dunning_portal_pay_all")
+        invoices = self.invoice_1 | self.invoice_2
+        invoices.invalidate_recordset()
+        self.assertEqual(
+            set(invoices.mapped("payment_state")) - {"paid", "in_payment"}, set()
+        )
+        tx = invoices.transaction_ids
+        self.assertEqual(len(tx), 1)
+        self.assertEqual(tx.state, "done")
+        self.assertEqual(tx.invoice_ids, invoices)
+        self.assertEqual(tx.amount, 1250.0)
+        queued.invalidate_recordset()
+        self.assertEqual(set(queued.mapped("state")), {"cancelled"})
+        self.assertFalse(invoices.mapped("dunning_level_id"))
+        thanks = self.mails(self.customer).filtered(
+            lambda m: "thank you for your payment" in (m.subject or "")
+        )
+        self.assertEqual(len(thanks), 1)
+        self.assertEqual(thanks.state, "outgoing")
+        self.assertIn(self.invoice_1.name, thanks.body_html)
+        self.assertIn(self.invoice_2.name, thanks.body_html)
+
+    def test_transaction_refuses_another_customers_invoice(self):
+        token, _path = self.link()
+        self.authenticate(None, None)
+        params = {"provider_id": self.provider.id, "flow": "direct", "amount": 777.0}
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                f"/cobranza/{token}/transaction/{self.other_invoice.id}",
+                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+                headers={"Content-Type": "application/json"},
+            )
+        self.assertIn("cannot be paid together", response.text)
+        self.assertFalse(self.other_invoice.transaction_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalThankYou(DunningCommon):
+    def test_paying_an_invoice_in_collection_queues_one_thank_you(self):
+        invoice = self.create_invoice(self.customer)
+        self.plan_on(TUESDAY)
+        self.assertTrue(invoice.dunning_level_id)
+        self.register_payment(invoice)
+        thanks = self.mails(self.customer).filtered(
+            lambda m: "thank you for your payment" in (m.subject or "")
+        )
+        self.assertEqual(len(thanks), 1)
+        self.assertIn(invoice.name, thanks.body_html)
+
+    def test_no_thank_you_for_an_invoice_never_reminded(self):
+        invoice = self.create_invoice(self.customer)
+        self.register_payment(invoice)
+        thanks = self.mails(self.customer).filtered(
+            lambda m: "thank you for your payment" in (m.subject or "")
+        )
+        self.assertFalse(thanks)
+
+    def test_no_thank_you_when_the_policy_says_so(self):
+        self.policy.thank_you_email = False
+        invoice = self.create_invoice(self.customer)
+        self.plan_on(TUESDAY)
+        self.register_payment(invoice)
+        thanks = self.mails(self.customer).filtered(
+            lambda m: "thank you for your payment" in (m.subject or "")
+        )
+        self.assertFalse(thanks)
+
+    def test_reminder_email_links_to_the_customer_page(self):
+        invoice = self.create_invoice(self.customer)
+        self.plan_on(TUESDAY)
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
+        reminder = self.reminders(self.customer, channel="email")
+        self.assertEqual(reminder.state, "sent")
+        body = reminder.mail_id.body_html
+        token = body.split("/cobranza/")[1].split('"')[0]
+        link = self.env["dunning.portal.token"]._find_valid(token)
+        self.assertEqual(link.partner_id, self.customer)
+        self.assertEqual(link.reminder_id, reminder)
+        self.assertIn(invoice.name, body)
