@@ -72,7 +72,10 @@ class DunningPortal(PaymentPortal):
     def _dunning_too_many(self):
         return request.make_response(
             _("Too many requests: please wait a minute and try again."),
-            headers=[("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "60")],
+            headers=[
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Retry-After", "60"),
+            ],
             status=429,
         )
 
@@ -143,9 +146,11 @@ class DunningPortal(PaymentPortal):
             "groups": groups,
             "invoices": invoices,
             "today": today,
-            "days_late": lambda m: (today - m.invoice_date_due).days
-            if m.invoice_date_due and m.invoice_date_due < today
-            else 0,
+            "days_late": lambda m: (
+                (today - m.invoice_date_due).days
+                if m.invoice_date_due and m.invoice_date_due < today
+                else 0
+            ),
             "bank_accounts": company.partner_id.bank_ids,
             "policy": policy,
             "can_promise": "dunning.promise" in env,
@@ -167,8 +172,10 @@ class DunningPortal(PaymentPortal):
         return []
 
     def _dunning_promise_max_date(self, policy, today):
-        days = policy and policy._fields.get("promise_max_days") and (
-            policy.promise_max_days
+        days = (
+            policy
+            and policy._fields.get("promise_max_days")
+            and (policy.promise_max_days)
         )
         return fields.Date.add(today, days=days) if days else None
 
@@ -323,7 +330,9 @@ class DunningPortal(PaymentPortal):
         type="json",
         auth="public",
     )
-    def dunning_transaction(self, token, move_ids, amount=None, access_token=None, **kw):
+    def dunning_transaction(
+        self, token, move_ids, amount=None, access_token=None, **kw
+    ):
         """Create the transaction paying the selected invoices (a transaction
         linked to them through ``invoice_ids``, as Odoo's invoice payment does);
         Odoo reconciles them when the provider confirms the payment."""
@@ -348,8 +357,10 @@ class DunningPortal(PaymentPortal):
             )
         if kw.get("flow") not in ("redirect", "direct"):
             raise ValidationError(_("This payment method is not available here."))
-        provider = request.env["payment.provider"].sudo().browse(
-            int(kw.get("provider_id") or 0)
+        provider = (
+            request.env["payment.provider"]
+            .sudo()
+            .browse(int(kw.get("provider_id") or 0))
         )
         if not provider.exists() or provider.company_id != link.company_id:
             raise ValidationError(_("This payment method is not available here."))

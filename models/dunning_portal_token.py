@@ -70,8 +70,7 @@ class DunningPortalToken(models.Model):
         partner = partner.commercial_partner_id
         token = secrets.token_urlsafe(TOKEN_BYTES)
         policy = (
-            partner.with_company(company).dunning_policy_id
-            or company.dunning_policy_id
+            partner.with_company(company).dunning_policy_id or company.dunning_policy_id
         )
         days = (policy.portal_token_days if policy else 0) or DEFAULT_DAYS
         self.sudo().create(
