@@ -146,6 +146,7 @@ class DunningPortal(PaymentPortal):
             "groups": groups,
             "invoices": invoices,
             "today": today,
+            "tomorrow": fields.Date.add(today, days=1),
             "days_late": lambda m: (
                 (today - m.invoice_date_due).days
                 if m.invoice_date_due and m.invoice_date_due < today

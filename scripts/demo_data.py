@@ -206,6 +206,15 @@ def load(env, whatsapp_url=None):
         )
     )
     company.partner_id.tz = "America/Mexico_City"
+    # The bank account the reminders and the customer page give for transfers
+    # (an 18-digit CLABE, made up).
+    env["res.partner.bank"].create(
+        {
+            "acc_number": "012180001234567897",
+            "partner_id": company.partner_id.id,
+            "bank_id": env["res.bank"].create({"name": "BBVA México"}).id,
+        }
+    )
     langs = ["es_MX", "es_CO", "es_PE", "es_CL", "es_ES"]
     for lang in langs:
         env["res.lang"]._activate_lang(lang)

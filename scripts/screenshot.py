@@ -4,11 +4,14 @@
     .venv/bin/python scripts/screenshot.py \
         --url /odoo/action-account_dunning.dunning_reminder_action \
         --out docs/reminders.png [--login admin --password admin] \
-        [--width 1366 --height 900]
+        [--width 1366 --height 900] [--public] [--full-page]
 
 It logs in through Odoo's JSON-RPC, gives the session cookie to Chromium over the
 DevTools protocol, opens the page, waits for Odoo's client to settle and saves a PNG.
-Used for the README's pictures; the demo (``make demo``) must be running.
+``--public`` opens the page as a visitor, without logging in (the customer page);
+``--full-page`` captures the whole page, not only the viewport (below 600 px wide
+the page is emulated as a phone's). Used for the README's pictures; the demo
+(``make demo``) must be running.
 """
 
 import argparse
@@ -119,9 +122,13 @@ def main():
     parser.add_argument("--width", type=int, default=1366)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--wait", type=float, default=4.0, help="seconds to settle")
+    parser.add_argument("--public", action="store_true", help="do not log in")
+    parser.add_argument("--full-page", action="store_true")
     args = parser.parse_args()
 
-    session_id = _login(args.base, args.db, args.login, args.password)
+    session_id = (
+        None if args.public else _login(args.base, args.db, args.login, args.password)
+    )
     browser = Chromium(args.width, args.height)
     try:
         browser.call(
@@ -132,16 +139,32 @@ def main():
             mobile=args.width < 600,
         )
         browser.call("Network.enable")
-        browser.call(
-            "Network.setCookie",
-            name="session_id",
-            value=session_id,
-            url=args.base,
-        )
+        if session_id:
+            browser.call(
+                "Network.setCookie",
+                name="session_id",
+                value=session_id,
+                url=args.base,
+            )
         browser.call("Page.enable")
         browser.call("Page.navigate", url=urljoin(args.base, args.url))
         time.sleep(args.wait)
-        shot = browser.call("Page.captureScreenshot", format="png")
+        if args.full_page:
+            size = browser.call("Page.getLayoutMetrics")["cssContentSize"]
+            shot = browser.call(
+                "Page.captureScreenshot",
+                format="png",
+                captureBeyondViewport=True,
+                clip={
+                    "x": 0,
+                    "y": 0,
+                    "width": args.width,
+                    "height": size["height"],
+                    "scale": 1,
+                },
+            )
+        else:
+            shot = browser.call("Page.captureScreenshot", format="png")
         with open(args.out, "wb") as out:
             out.write(base64.b64decode(shot["data"]))
         print(args.out)

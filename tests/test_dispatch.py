@@ -106,7 +106,11 @@ class TestDispatchEmail(DunningCommon):
             self.dispatch()
         reminder = self.reminders(self.customer)
         self.assertEqual(reminder.state, "cancelled")
-        self.assertFalse(self.mails(self.customer))
+        # The only email is the thank-you for the payment (policy option).
+        self.assertEqual(
+            self.mails(self.customer).mapped("subject"),
+            [f"{self.company.name}: thank you for your payment"],
+        )
 
     def test_customer_paused_after_planning_is_deferred_past_the_pause(self):
         with freeze_time(TUESDAY_NOON_MX):
@@ -302,4 +306,8 @@ class TestPaymentStopsReminders(DunningCommon):
         with freeze_time(TUESDAY_NOON_MX):
             self.dispatch()
         self.assertEqual(reminder.state, "cancelled")
-        self.assertFalse(self.mails(self.customer))
+        # The only email is the thank-you for the payment (policy option).
+        self.assertEqual(
+            self.mails(self.customer).mapped("subject"),
+            [f"{self.company.name}: thank you for your payment"],
+        )
