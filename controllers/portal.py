@@ -476,24 +476,36 @@ class DunningPortal(PaymentPortal):
             return self._dunning_form_error(
                 link, token, _("Choose the invoices and the reason of the problem.")
             )
-        attachments = []
         upload = request.httprequest.files.get("attachment")
-        if upload and upload.filename:
-            content = upload.read(MAX_ATTACHMENT_BYTES + 1)
-            if len(content) > MAX_ATTACHMENT_BYTES:
-                return self._dunning_form_error(
-                    link, token, _("The attached file is too large (10 MB at most).")
-                )
-            attachments.append((upload.filename, content))
+        content = upload.read(MAX_ATTACHMENT_BYTES + 1) if upload else b""
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            return self._dunning_form_error(
+                link, token, _("The attached file is too large (10 MB at most).")
+            )
         try:
             with request.env.cr.savepoint():
-                request.env["dunning.dispute"].sudo()._dunning_open(
-                    invoices,
-                    reason,
-                    comment=(comment or "").strip()[:5000] or None,
-                    source="portal",
-                    attachments=attachments or None,
+                attachments = request.env["ir.attachment"].sudo()
+                if upload and upload.filename and content:
+                    # Private to the collectors: no public flag, no access token.
+                    attachments = attachments.create(
+                        {
+                            "name": upload.filename[-120:],
+                            "raw": content,
+                            "res_model": "dunning.dispute",
+                        }
+                    )
+                dispute = (
+                    request.env["dunning.dispute"]
+                    .sudo()
+                    ._dunning_open(
+                        invoices,
+                        reason,
+                        comment=(comment or "").strip()[:5000] or None,
+                        source="portal",
+                        attachments=attachments or None,
+                    )
                 )
+                attachments.write({"res_id": dispute.id})
         except (UserError, ValidationError) as error:
             return self._dunning_form_error(link, token, str(error))
         return self._dunning_done(token, "dispute")

@@ -1386,17 +1386,18 @@ class DunningReminder(models.Model):
         """Absolute link to the customer's statement page, new for this reminder.
 
         One link per reminder (rotation); minted once per transaction even when
-        the message is rendered several times (subject, body, chatter copy).
+        the message is rendered several times (subject, body, chatter copy). An
+        unsaved reminder (a message composed by hand, a preview) gets a link of
+        its own too: only its hash is stored, and an unused one simply expires.
         """
         self.ensure_one()
-        reminder = self._origin
-        if not reminder.id:
-            # A preview (unsaved reminder): show the button, mint no link.
-            return f"{self.partner_id.get_base_url()}/cobranza/preview"
+        reminder = self._origin or self
         cache = self.env.cr.cache.setdefault("dunning_portal_urls", {})
         if reminder.id not in cache:
             cache[reminder.id] = self.env["dunning.portal.token"]._url(
-                reminder.partner_id, reminder.company_id, reminder=reminder
+                reminder.partner_id,
+                reminder.company_id,
+                reminder=self._origin,
             )
         return cache[reminder.id]
 

@@ -139,10 +139,12 @@ class TestWhatsAppCompose(WhatsAppCommon):
             body["parameters"][1]["text"],
             f"{currency.format(1000.0)} {currency.name}",
         )
-        self.assertEqual(
-            button["parameters"][0]["text"],
-            self.invoice._get_share_url(redirect=True).lstrip("/"),
-        )
+        # The button opens the customer's statement page (a link of its own).
+        suffix = button["parameters"][0]["text"]
+        self.assertTrue(suffix.startswith("cobranza/"))
+        link = self.env["dunning.portal.token"]._find_valid(suffix.split("/", 1)[1])
+        self.assertEqual(link.partner_id, self.wa_customer)
+        self.assertEqual(link.company_id, self.company)
         message = self.messages()
         self.assertEqual(message.move_id, self.invoice)
         self.assertEqual(message.template_id, self.template)
