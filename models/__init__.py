@@ -15,3 +15,4 @@ from . import dunning_whatsapp_event
 from . import ir_actions_server
 from . import dunning_portal_token
 from . import dunning_portal_throttle
+from . import dunning_promise

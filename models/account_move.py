@@ -49,6 +49,24 @@ class AccountMove(models.Model):
         copy=False,
     )
     dunning_reminder_count = fields.Integer(compute="_compute_dunning_reminder_count")
+    dunning_promise_ids = fields.Many2many(
+        "dunning.promise",
+        "dunning_promise_account_move_rel",
+        "move_id",
+        "promise_id",
+        string="Payment Promises",
+        readonly=True,
+        copy=False,
+    )
+    dunning_promise_count = fields.Integer(compute="_compute_dunning_promise_count")
+    dunning_escalate = fields.Boolean(
+        string="Escalate Now",
+        readonly=True,
+        copy=False,
+        help="A payment promise on this invoice was broken: the next planning run "
+        "moves it to its next level at once, without waiting for the days "
+        "between reminders.",
+    )
 
     @api.depends(
         "move_type",
@@ -82,6 +100,15 @@ class AccountMove(models.Model):
         for move in self:
             move.dunning_reminder_count = counts.get(move, 0)
 
+    def _compute_dunning_promise_count(self):
+        counts = dict(
+            self.env["dunning.promise"]._read_group(
+                [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
+            )
+        )
+        for move in self:
+            move.dunning_promise_count = counts.get(move, 0)
+
     def _invoice_paid_hook(self):
         res = super()._invoice_paid_hook()
         # Only invoices still in collection: the hook runs again when an invoice
@@ -91,6 +118,14 @@ class AccountMove(models.Model):
         )
         self._dunning_stop(_("The invoice was paid."))
         in_collection.filtered(lambda m: not m._is_dunning_open())._dunning_thank()
+        # Whoever records the payment, settling the promises it keeps is the
+        # system's job: the accountant may not edit the collectors' promises.
+        promises = (
+            self.env["dunning.promise"]
+            .sudo()
+            .search([("move_ids", "in", self.ids), ("state", "=", "open")])
+        )
+        promises._dunning_evaluate()
         return res
 
     def button_draft(self):
@@ -119,6 +154,18 @@ class AccountMove(models.Model):
                 self, _("The invoice was excluded from collections.")
             )
         return res
+
+    def action_dunning_view_promises(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_promise_action"
+        )
+        action["domain"] = [("move_ids", "in", self.ids)]
+        action["context"] = {
+            "default_partner_id": self.commercial_partner_id.id,
+            "default_move_ids": self.ids,
+        }
+        return action
 
     def action_dunning_exclude(self):
         self.write({"dunning_excluded": True})
@@ -178,7 +225,7 @@ class AccountMove(models.Model):
         )
         if not closed:
             return
-        closed.write({"dunning_level_id": False})
+        closed.write({"dunning_level_id": False, "dunning_escalate": False})
         self._dunning_cancel_pending(closed, reason)
 
     def _dunning_thank(self):
@@ -229,12 +276,36 @@ class AccountMove(models.Model):
         if is_open(window, now, zones):
             return False
         return next_opening(window, now, zones) or False
+    def _dunning_held(self):
+        """The invoices of ``self`` whose reminders are on hold today: covered by
+        an open payment promise until its grace date."""
+        today = fields.Date.context_today(self)
+        promises = (
+            self.env["dunning.promise"]
+            .sudo()
+            .search(
+                [
+                    ("move_ids", "in", self.ids),
+                    ("state", "=", "open"),
+                    ("date_grace", ">=", today),
+                ]
+            )
+        )
+        return self & promises.move_ids
+
+    def _dunning_active(self):
+        """The invoices of ``self`` that still call for reminders: open, included
+        and not on hold."""
+        candidates = self.filtered(
+            lambda m: m._is_dunning_open() and not m.dunning_excluded
+        )
+        return candidates - candidates._dunning_held()
 
     @api.model
     def _dunning_cancel_pending(self, moves, reason):
         """Cancel the queued reminders of which none of the invoices that called
-        for them is still open and included; the others still go out, without
-        the closed invoices."""
+        for them is still open, included and not on hold; the others still go
+        out, without the closed invoices."""
         pending = (
             self.env["dunning.reminder"]
             .sudo()
@@ -245,9 +316,7 @@ class AccountMove(models.Model):
                 ]
             )
         )
+        active = pending.line_ids.move_id._dunning_active()
         for reminder in pending:
-            if not any(
-                m._is_dunning_open() and not m.dunning_excluded
-                for m in reminder.line_ids.move_id
-            ):
+            if not reminder.line_ids.move_id & active:
                 reminder._set_cancelled(reason)

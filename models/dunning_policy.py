@@ -210,6 +210,38 @@ class DunningPolicy(models.Model):
         ),
     )
     note = fields.Html(translate=True)
+    promise_max_days = fields.Integer(
+        string="Longest Promise",
+        default=30,
+        required=True,
+        help="A customer may promise to pay at most this many days from today.",
+    )
+    promise_grace_days = fields.Integer(
+        default=2,
+        required=True,
+        help="Days after the promised date before a promise is found broken: "
+        "a transfer takes time to show up. Reminders stay paused until then.",
+    )
+    promise_min_amount = fields.Monetary(
+        string="Minimum Promise on the Customer Page",
+        currency_field="currency_id",
+        help="A promise the customer makes online must be at least this amount.",
+    )
+    promise_confirm_email = fields.Boolean(
+        string="Confirm Promises by Email",
+        default=True,
+        help="Send the customer the agreed terms in writing as soon as a promise "
+        "is registered.",
+    )
+    promise_mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Promise Confirmation Template",
+        domain="[('model', '=', 'dunning.promise')]",
+        default=lambda self: self.env.ref(
+            "account_dunning.mail_template_dunning_promise_confirm",
+            raise_if_not_found=False,
+        ),
+    )
 
     _sql_constraints = [
         (
@@ -221,6 +253,16 @@ class DunningPolicy(models.Model):
             "portal_token_days_positive",
             "CHECK(portal_token_days > 0)",
             "The customer page link must be valid for at least one day.",
+        ),
+        (
+            "promise_max_days_positive",
+            "CHECK(promise_max_days > 0)",
+            "The longest promise must be at least one day.",
+        ),
+        (
+            "promise_grace_days_positive",
+            "CHECK(promise_grace_days >= 0)",
+            "The promise grace days cannot be negative.",
         ),
     ]
 

@@ -343,6 +343,7 @@ class DunningReminder(models.Model):
                        move.invoice_date_due,
                        move.amount_residual_signed,
                        move.dunning_level_id,
+                       move.dunning_escalate IS TRUE AS escalate,
                        COALESCE(
                            (partner.dunning_policy_id ->> %(company_key)s)::int,
                            %(default_policy)s
@@ -359,6 +360,17 @@ class DunningReminder(models.Model):
                    AND partner.dunning_excluded IS NOT TRUE
                    AND (partner.dunning_paused_until IS NULL
                         OR partner.dunning_paused_until < %(today)s)
+                   -- An open payment promise holds its invoices until its
+                   -- grace date.
+                   AND NOT EXISTS (
+                        SELECT 1
+                          FROM dunning_promise_account_move_rel promised
+                          JOIN dunning_promise promise
+                            ON promise.id = promised.promise_id
+                         WHERE promised.move_id = move.id
+                           AND promise.state = 'open'
+                           AND promise.date_grace >= %(today)s
+                   )
             )
             SELECT invoice.id AS move_id,
                    invoice.partner_id,
@@ -373,7 +385,24 @@ class DunningReminder(models.Model):
                     SELECT level.id, level.offset_days
                       FROM dunning_level level
                      WHERE level.policy_id = invoice.policy_id
-                       AND invoice.invoice_date_due + level.offset_days <= %(today)s
+                       AND (invoice.invoice_date_due + level.offset_days
+                                <= %(today)s
+                            -- A broken promise: the next level now, or the
+                            -- highest reached if that is further.
+                            OR (invoice.escalate
+                                AND level.offset_days <= (
+                                    SELECT MIN(next_level.offset_days)
+                                      FROM dunning_level next_level
+                                 LEFT JOIN dunning_level current_level
+                                        ON current_level.id
+                                           = invoice.dunning_level_id
+                                     WHERE next_level.policy_id = invoice.policy_id
+                                       AND (current_level.id IS NULL
+                                            OR current_level.policy_id
+                                               != invoice.policy_id
+                                            OR next_level.offset_days
+                                               > current_level.offset_days)
+                                )))
                   ORDER BY level.offset_days DESC
                      LIMIT 1
                    ) reached ON TRUE
@@ -383,7 +412,9 @@ class DunningReminder(models.Model):
                AND (current_level.id IS NULL
                     OR current_level.policy_id != invoice.policy_id
                     OR current_level.offset_days < reached.offset_days)
-               AND NOT EXISTS (
+               -- A broken promise is answered at once, whatever the days
+               -- between reminders.
+               AND (invoice.escalate OR NOT EXISTS (
                     SELECT 1
                       FROM dunning_reminder recent
                      WHERE recent.partner_id = invoice.partner_id
@@ -397,7 +428,7 @@ class DunningReminder(models.Model):
                            THEN GREATEST(recent.scheduled_at::date, recent.plan_date)
                            ELSE COALESCE(recent.sent_at::date, recent.plan_date)
                            END > %(today)s - policy.min_days_between_reminders
-                   )
+                   ))
              ORDER BY invoice.partner_id, invoice.id
             """,
             company_key=str(company.id),
@@ -627,6 +658,7 @@ class DunningReminder(models.Model):
                 """
                 UPDATE account_move move
                    SET dunning_level_id = decision.level_id,
+                       dunning_escalate = FALSE,
                        dunning_last_date = %(today)s,
                        dunning_next_date = move.invoice_date_due + (
                            SELECT MIN(next_level.offset_days)
@@ -646,7 +678,12 @@ class DunningReminder(models.Model):
             )
         )
         self.env["account.move"].invalidate_model(
-            ["dunning_level_id", "dunning_last_date", "dunning_next_date"]
+            [
+                "dunning_level_id",
+                "dunning_escalate",
+                "dunning_last_date",
+                "dunning_next_date",
+            ]
         )
 
     # ------------------------------------------------------------------------------
@@ -790,13 +827,18 @@ class DunningReminder(models.Model):
         if not moves.filtered(lambda m: m.move_type == "out_invoice"):
             self._set_cancelled(_("Nothing is left to collect."))
             return None
-        if self.line_ids and not any(
-            m._is_dunning_open() and not m.dunning_excluded
-            for m in self.line_ids.move_id
-        ):
-            self._set_cancelled(
-                _("The invoices this reminder was about are settled or excluded.")
-            )
+        if self.line_ids and not self.line_ids.move_id._dunning_active():
+            if self.line_ids.move_id._dunning_held():
+                self._set_cancelled(
+                    _(
+                        "The invoices this reminder was about are covered by a "
+                        "payment promise."
+                    )
+                )
+            else:
+                self._set_cancelled(
+                    _("The invoices this reminder was about are settled or excluded.")
+                )
             return None
         if self.channel in DEBTOR_CHANNELS:
             if not is_open(window, now, zones):

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.tools import format_datetime
 
@@ -42,6 +44,20 @@ class ResPartner(models.Model):
         "dunning.reminder", "partner_id", string="Reminders", readonly=True
     )
     dunning_reminder_count = fields.Integer(compute="_compute_dunning_reminder_count")
+    dunning_promise_ids = fields.One2many(
+        "dunning.promise", "partner_id", string="Payment Promises", readonly=True
+    )
+    dunning_promise_count = fields.Integer(
+        string="Promises",
+        compute="_compute_dunning_promise_stats",
+        help="Payment promises of this customer, in every state.",
+    )
+    dunning_promise_kept_rate = fields.Float(
+        string="Promises Kept (%)",
+        compute="_compute_dunning_promise_stats",
+        help="Share of the customer's settled promises that were kept in full: "
+        "partially kept and broken promises count against it.",
+    )
     # WhatsApp consent: Meta requires an opt-in before any business-initiated
     # message; when, how and what the customer agreed to is the proof.
     whatsapp_opt_in = fields.Boolean(
@@ -141,6 +157,22 @@ class ResPartner(models.Model):
                 partner.commercial_partner_id, 0
             )
 
+    def _compute_dunning_promise_stats(self):
+        counts = defaultdict(lambda: defaultdict(int))
+        for partner, state, count in self.env["dunning.promise"]._read_group(
+            [("partner_id", "in", self.commercial_partner_id.ids)],
+            ["partner_id", "state"],
+            ["__count"],
+        ):
+            counts[partner.id][state] = count
+        for partner in self:
+            by_state = counts[partner.commercial_partner_id.id]
+            settled = by_state["kept"] + by_state["partial"] + by_state["broken"]
+            partner.dunning_promise_count = sum(by_state.values())
+            partner.dunning_promise_kept_rate = (
+                100.0 * by_state["kept"] / settled if settled else 0.0
+            )
+
     @api.model
     def _commercial_fields(self):
         return super()._commercial_fields() + [
@@ -199,6 +231,15 @@ class ResPartner(models.Model):
             "account_dunning.dunning_reminder_action"
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        return action
+
+    def action_dunning_view_promises(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_promise_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
 
     # ------------------------------------------------------------------------------

@@ -16,3 +16,4 @@ from . import test_whatsapp_consent
 from . import test_whatsapp_automation
 from . import test_whatsapp_chatter
 from . import test_portal
+from . import test_promise
