@@ -16,3 +16,5 @@ from . import ir_actions_server
 from . import dunning_portal_token
 from . import dunning_portal_throttle
 from . import dunning_promise
+from . import dunning_dispute
+from . import dunning_payment_plan

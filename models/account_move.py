@@ -59,6 +59,18 @@ class AccountMove(models.Model):
         copy=False,
     )
     dunning_promise_count = fields.Integer(compute="_compute_dunning_promise_count")
+    # Indexed over the few disputed invoices only: the planner never changes it,
+    # so its updates of the level columns stay HOT.
+    dunning_dispute_id = fields.Many2one(
+        "dunning.dispute",
+        string="Open Dispute",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The customer disputes this invoice: no reminder until the dispute "
+        "is settled.",
+    )
     dunning_escalate = fields.Boolean(
         string="Escalate Now",
         readonly=True,
@@ -164,6 +176,18 @@ class AccountMove(models.Model):
         action["context"] = {
             "default_partner_id": self.commercial_partner_id.id,
             "default_move_ids": self.ids,
+        }
+        return action
+
+    def action_dunning_dispute(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_dispute_action_new"
+        )
+        action["context"] = {
+            "default_partner_id": self.commercial_partner_id.id,
+            "default_move_ids": self.ids,
+            "default_company_id": self.company_id.id,
         }
         return action
 
@@ -276,9 +300,15 @@ class AccountMove(models.Model):
         if is_open(window, now, zones):
             return False
         return next_opening(window, now, zones) or False
+
     def _dunning_held(self):
-        """The invoices of ``self`` whose reminders are on hold today: covered by
-        an open payment promise until its grace date."""
+        """The invoices of ``self`` whose reminders are on hold today: disputed,
+        or covered by an open payment promise until its grace date."""
+        disputed = self.filtered("dunning_dispute_id")
+        return disputed | (self - disputed)._dunning_promised()
+
+    def _dunning_promised(self):
+        """The invoices of ``self`` covered today by an open payment promise."""
         today = fields.Date.context_today(self)
         promises = (
             self.env["dunning.promise"]

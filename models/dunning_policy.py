@@ -227,6 +227,12 @@ class DunningPolicy(models.Model):
         currency_field="currency_id",
         help="A promise the customer makes online must be at least this amount.",
     )
+    plan_reminder_days = fields.Integer(
+        string="Remind Instalments",
+        default=3,
+        help="Days before each payment plan instalment to remind the customer "
+        "by email; 0 sends no reminder.",
+    )
     promise_confirm_email = fields.Boolean(
         string="Confirm Promises by Email",
         default=True,

@@ -5,6 +5,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, split_every
 
+from ..services.contact_window import is_open
+from ..services.timezones import partner_timezones
+
 # When a customer has no collection policy at all, promises still follow sensible
 # limits: the policy's own defaults.
 DEFAULT_MAX_DAYS = 30
@@ -150,6 +153,19 @@ class DunningPromise(models.Model):
         copy=False,
         help="When the written confirmation of the agreement left.",
     )
+    plan_id = fields.Many2one(
+        "dunning.payment.plan",
+        string="Payment Plan",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="cascade",
+    )
+    reminder_sent_at = fields.Datetime(
+        string="Reminder Sent",
+        readonly=True,
+        copy=False,
+        help="When the reminder of this instalment, a few days before its date, left.",
+    )
     # Partial reconciliations are numbered in order of creation: those above this
     # mark were made after the promise, whatever the dates of their lines.
     reconcile_watermark = fields.Integer(readonly=True, copy=False)
@@ -287,6 +303,68 @@ class DunningPromise(models.Model):
                 done=done, remaining=len(promises) - done
             )
             self.env["dunning.reminder"]._commit_between_batches()
+        self._send_instalment_reminders(fields.Datetime.now())
+
+    @api.model
+    def _send_instalment_reminders(self, now):
+        """Remind the customer of each plan instalment a few days before its date.
+
+        Only inside the customer's contact window: outside it, the next hourly
+        check tries again. ``reminder_sent_at`` makes it once per instalment.
+        """
+        today = fields.Date.context_today(self)
+        instalments = self.search(
+            [
+                ("state", "=", "open"),
+                ("plan_id", "!=", False),
+                ("reminder_sent_at", "=", False),
+                ("date_promised", ">=", today),
+            ]
+        )
+        template = self.env.ref(
+            "account_dunning.mail_template_dunning_plan_instalment",
+            raise_if_not_found=False,
+        )
+        if not template:
+            return
+        for instalment in instalments:
+            policy = instalment.policy_id
+            lead = policy.plan_reminder_days if policy else 3
+            if not lead or instalment.date_promised - timedelta(days=lead) > today:
+                continue
+            # Not on the day the plan was agreed: the agreement just told them.
+            if instalment.plan_id.date_agreed >= today:
+                continue
+            if not instalment._contact_window_open(now):
+                continue
+            recipient = instalment._get_confirmation_recipient()
+            if not recipient.email:
+                continue
+            mail_id = template.sudo().send_mail(
+                instalment.id,
+                email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
+            )
+            mail = self.env["mail.mail"].sudo().browse(mail_id)
+            instalment._message_log(body=mail.body_html, subject=mail.subject)
+            instalment.reminder_sent_at = now
+
+    def _contact_window_open(self, now):
+        """Whether the customer may be contacted at ``now`` under the policy."""
+        self.ensure_one()
+        if not self.policy_id:
+            return True
+        partner = self.partner_id
+        recipient = self._get_confirmation_recipient()
+        # The reader's zone, as for reminders (dunning.reminder._contact_window).
+        zones = partner_timezones(
+            recipient.tz or partner.tz,
+            (recipient.country_id or partner.country_id).code,
+            (recipient.state_id or partner.state_id).code,
+        ) or ("UTC",)
+        window = self.policy_id._get_contact_window(
+            recipient.country_id or partner.country_id
+        )
+        return is_open(window, now, zones)
 
     # ------------------------------------------------------------------------------
     # API for the other flows (call log, customer page, payment plans)
@@ -381,7 +459,8 @@ class DunningPromise(models.Model):
             raise ValidationError(_("The promised date must be after today."))
         policy = moves[:1]._get_dunning_policy()
         max_days = policy.promise_max_days if policy else DEFAULT_MAX_DAYS
-        if date_promised > today + timedelta(days=max_days):
+        # A payment plan is precisely a longer arrangement than a promise.
+        if source != "plan" and date_promised > today + timedelta(days=max_days):
             raise ValidationError(
                 _(
                     "The promised date cannot be more than %(days)s days away "
@@ -456,7 +535,11 @@ class DunningPromise(models.Model):
         outcomes = defaultdict(lambda: self.browse())
         for promise in promises:
             currency = promise.currency_id
-            amount_paid = min(paid.get(promise.id, 0.0), promise.amount)
+            amount_paid = min(
+                paid.get(promise.id, 0.0) - promise._earlier_instalments_amount(),
+                promise.amount,
+            )
+            amount_paid = max(amount_paid, 0.0)
             if currency.compare_amounts(amount_paid, promise.amount_paid):
                 promise.amount_paid = amount_paid
             posted = promise.move_ids.filtered(lambda m: m.state == "posted")
@@ -473,8 +556,25 @@ class DunningPromise(models.Model):
                     outcomes["broken"] |= promise
         for state, settled in outcomes.items():
             settled.write({"state": state, "date_settled": today})
+        # A broken instalment cancels the rest of its plan first, so that the
+        # escalation is not held back by the plan's later instalments.
+        outcomes["broken"].plan_id._on_instalment_broken()
+        promises.plan_id._update_state()
         outcomes["partial"]._on_partial()
         outcomes["broken"]._on_broken()
+
+    def _earlier_instalments_amount(self):
+        """What the earlier instalments of this one's plan take of the payments:
+        a plan's payments go to its instalments in date order."""
+        self.ensure_one()
+        if not self.plan_id:
+            return 0.0
+        key = (self.date_promised, self.id)
+        return sum(
+            p.amount
+            for p in self.plan_id.promise_ids
+            if (p.date_promised, p.id) < key and p.state != "cancelled"
+        )
 
     def _paid_amounts(self):
         """Payments reconciled with each promise's invoices after it was made.

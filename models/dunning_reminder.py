@@ -360,6 +360,7 @@ class DunningReminder(models.Model):
                    AND partner.dunning_excluded IS NOT TRUE
                    AND (partner.dunning_paused_until IS NULL
                         OR partner.dunning_paused_until < %(today)s)
+                   AND move.dunning_dispute_id IS NULL
                    -- An open payment promise holds its invoices until its
                    -- grace date.
                    AND NOT EXISTS (
@@ -595,6 +596,8 @@ class DunningReminder(models.Model):
                    AND payment_state IN ('not_paid', 'partial')
                    AND amount_residual > 0
                    AND dunning_excluded IS NOT TRUE
+                   -- A disputed invoice is not claimed until settled.
+                   AND dunning_dispute_id IS NULL
               ORDER BY invoice_date_due, id
                 """,
                 company_id=company.id,
@@ -828,17 +831,7 @@ class DunningReminder(models.Model):
             self._set_cancelled(_("Nothing is left to collect."))
             return None
         if self.line_ids and not self.line_ids.move_id._dunning_active():
-            if self.line_ids.move_id._dunning_held():
-                self._set_cancelled(
-                    _(
-                        "The invoices this reminder was about are covered by a "
-                        "payment promise."
-                    )
-                )
-            else:
-                self._set_cancelled(
-                    _("The invoices this reminder was about are settled or excluded.")
-                )
+            self._set_cancelled(self._inactive_reason())
             return None
         if self.channel in DEBTOR_CHANNELS:
             if not is_open(window, now, zones):
@@ -893,6 +886,17 @@ class DunningReminder(models.Model):
             _logger.exception("Reminder %s could not be sent", self.uuid)
             self._set_failed(_("Unexpected error: %(error)s", error=error))
         return None
+
+    def _inactive_reason(self):
+        """Why none of the invoices that called for this reminder needs it now."""
+        moves = self.line_ids.move_id
+        if moves.filtered("dunning_dispute_id"):
+            return _("The customer disputes the invoices this reminder was about.")
+        if moves._dunning_held():
+            return _(
+                "The invoices this reminder was about are covered by a payment promise."
+            )
+        return _("The invoices this reminder was about are settled or excluded.")
 
     def _set_statement(self, moves):
         self.move_ids = moves
@@ -1063,6 +1067,7 @@ class DunningReminder(models.Model):
                 ("currency_id", "=", self.currency_id.id),
                 ("move_type", "in", ("out_invoice", "out_refund")),
                 ("dunning_excluded", "=", False),
+                ("dunning_dispute_id", "=", False),
             ],
             order="invoice_date_due, id",
         )

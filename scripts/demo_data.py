@@ -344,6 +344,7 @@ def load(env, whatsapp_url=None):
 
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
+    load_promises(env, customers, invoices, collector)
     reminders = env["dunning.reminder"].search([])
     print(
         f"Demo data: {len(customers)} customers, {len(invoices)} invoices, "
@@ -351,6 +352,83 @@ def load(env, whatsapp_url=None):
         f"({len(reminders.filtered(lambda r: r.state == 'sent'))} sent, "
         f"{len(reminders.filtered(lambda r: r.state == 'deferred'))} deferred; "
         f"{len(reminders.filtered(lambda r: r.channel == 'whatsapp'))} by WhatsApp)"
+    )
+
+
+def load_promises(env, customers, invoices, collector):
+    """A kept promise, a broken one, a running payment plan and a dispute."""
+    from datetime import timedelta
+
+    from odoo import fields
+
+    today = fields.Date.context_today(env["res.partner"])
+    Promise = env["dunning.promise"]
+
+    def invoice_of(index, due_in):
+        return invoices.filtered(
+            lambda m: (
+                m.partner_id == customers[index]
+                and m.invoice_date_due == today + timedelta(days=due_in)
+            )
+        )
+
+    # Kept: promised on the phone for Friday, paid in full two days later.
+    kept_invoice = invoice_of(5, -3)
+    kept = Promise._dunning_register(
+        customers[5],
+        kept_invoice,
+        kept_invoice.amount_residual,
+        today + timedelta(days=4),
+        "call",
+        note="Pago con transferencia en cuanto reciba el pago de su cliente.",
+        user_id=collector.id,
+    )
+    env["account.payment.register"].with_context(
+        active_model="account.move", active_ids=kept_invoice.ids
+    ).create({}).action_create_payments()
+
+    # Broken: promised for a week ago, nothing came. The date is moved back
+    # after the registration, which accepts future dates only.
+    broken_invoice = invoice_of(7, -35)
+    broken = Promise._dunning_register(
+        customers[7],
+        broken_invoice,
+        broken_invoice.amount_residual,
+        today + timedelta(days=1),
+        "call",
+        user_id=collector.id,
+    )
+    broken.date_promised = today - timedelta(days=7)
+    Promise._cron_check()
+    # The broken promise escalates its invoice on the next planning run.
+    env["dunning.reminder"]._cron_plan()
+
+    # A payment plan: three monthly instalments for a long overdue invoice.
+    plan_invoice = invoice_of(11, -50)
+    third = round(plan_invoice.amount_residual / 3, 2)
+    plan = env["dunning.payment.plan"]._dunning_create(
+        customers[11],
+        plan_invoice,
+        [
+            (today + timedelta(days=7), third),
+            (today + timedelta(days=37), third),
+            (today + timedelta(days=67), plan_invoice.amount_residual - 2 * third),
+        ],
+        note="Sin recargos mientras se respeten las fechas.",
+    )
+    plan.user_id = collector
+    plan.promise_ids.user_id = collector
+
+    # A dispute: the customer never received one invoice.
+    env["dunning.dispute"]._dunning_open(
+        invoice_of(9, -7),
+        "not_received",
+        "El cliente dice que la factura no llegó a su buzón.",
+        source="call",
+    )
+    print(
+        f"Demo promises: {kept.state}, {broken.state}; plan of "
+        f"{len(plan.promise_ids)} instalments; 1 dispute"
     )
 
 

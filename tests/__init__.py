@@ -17,3 +17,5 @@ from . import test_whatsapp_automation
 from . import test_whatsapp_chatter
 from . import test_portal
 from . import test_promise
+from . import test_dispute
+from . import test_payment_plan
