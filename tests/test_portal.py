@@ -4,7 +4,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.dunning_portal_token import hash_token
@@ -329,3 +329,94 @@ class TestPortalThankYou(DunningCommon):
         self.assertEqual(link.partner_id, self.customer)
         self.assertEqual(link.reminder_id, reminder)
         self.assertIn(invoice.name, body)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalSelfService(PortalCommon):
+    def test_promise_tour_pauses_the_reminders(self):
+        _token, path = self.link()
+        self.start_tour(path, "dunning_portal_promise")
+        promise = (
+            self.env["dunning.promise"]
+            .sudo()
+            .search([("partner_id", "=", self.customer.id)])
+        )
+        self.assertEqual(len(promise), 1)
+        self.assertEqual(promise.source, "portal")
+        self.assertEqual(promise.state, "open")
+        self.assertEqual(promise.move_ids, self.invoice_1 | self.invoice_2)
+        self.assertEqual(promise.amount, 1250.0)
+        # Reminders paused: the due-date levels are reached, nothing is planned.
+        self.plan_on(TUESDAY + timedelta(days=4))
+        self.assertFalse(self.reminders(self.customer))
+
+    def test_promise_beyond_the_policy_maximum_is_refused(self):
+        token, path = self.link()
+        page = self.url_open(path)
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        too_late = fields.Date.today() + timedelta(days=365)
+        response = self.url_open(
+            f"{path}/promise",
+            data={
+                "csrf_token": csrf,
+                "date_promised": str(too_late),
+                "invoice_ids": [self.invoice_1.id],
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_dunning_error", response.text)
+        self.assertFalse(
+            self.env["dunning.promise"]
+            .sudo()
+            .search([("partner_id", "=", self.customer.id)])
+        )
+
+    def test_dispute_tour_takes_the_invoices_out_of_the_flow(self):
+        collector = new_test_user(
+            self.env,
+            login="cobrador_portal",
+            groups="account_dunning.group_dunning_collector",
+            company_id=self.company.id,
+            company_ids=self.company.ids,
+        )
+        self.customer.with_company(self.company).dunning_collector_id = collector
+        _token, path = self.link()
+        self.start_tour(path, "dunning_portal_dispute")
+        dispute = (
+            self.env["dunning.dispute"]
+            .sudo()
+            .search([("partner_id", "=", self.customer.id)])
+        )
+        self.assertEqual(len(dispute), 1)
+        self.assertEqual(dispute.source, "portal")
+        self.assertEqual(dispute.comment, "The order arrived incomplete.")
+        self.assertEqual(dispute.move_ids, self.invoice_1 | self.invoice_2)
+        self.assertEqual(dispute.activity_ids.user_id, collector)
+        self.plan_on(TUESDAY + timedelta(days=4))
+        self.assertFalse(self.reminders(self.customer))
+
+    def test_dispute_with_an_attachment(self):
+        _token, path = self.link()
+        page = self.url_open(path)
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = self.url_open(
+            f"{path}/dispute",
+            data={
+                "csrf_token": csrf,
+                "reason": "wrong_amount",
+                "comment": "We ordered 10, not 12.",
+                "invoice_ids": [self.invoice_2.id],
+            },
+            files={"attachment": ("remision.pdf", b"%PDF-1.4 delivery note")},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_dunning_done", response.text)
+        dispute = (
+            self.env["dunning.dispute"]
+            .sudo()
+            .search([("partner_id", "=", self.customer.id)])
+        )
+        self.assertEqual(dispute.move_ids, self.invoice_2)
+        self.assertEqual(dispute.attachment_ids.name, "remision.pdf")
+        self.assertEqual(dispute.attachment_ids.res_id, dispute.id)
+        self.assertFalse(dispute.attachment_ids.public)
