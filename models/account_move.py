@@ -32,6 +32,13 @@ class AccountMove(models.Model):
         copy=False,
         help="The day the invoice reaches its next collection level.",
     )
+    dunning_restart_date = fields.Date(
+        string="Collection Restarted On",
+        readonly=True,
+        copy=False,
+        help="The invoice was sent again (the customer had not received it): the "
+        "collection levels count from this day instead of the due date.",
+    )
     dunning_excluded = fields.Boolean(
         string="Excluded from Collections",
         copy=False,
@@ -85,6 +92,7 @@ class AccountMove(models.Model):
         "state",
         "payment_state",
         "invoice_date_due",
+        "dunning_restart_date",
         "dunning_level_id",
         "dunning_excluded",
         "commercial_partner_id",
@@ -99,7 +107,7 @@ class AccountMove(models.Model):
             for level in policy._get_levels_by_rank() if policy else []:
                 if not current or level.offset_days > current.offset_days:
                     move.dunning_next_date = fields.Date.add(
-                        move.invoice_date_due, days=level.offset_days
+                        move._dunning_ladder_date(), days=level.offset_days
                     )
                     break
 
@@ -230,6 +238,14 @@ class AccountMove(models.Model):
             and self.state == "posted"
             and self.payment_state in ("not_paid", "partial")
             and bool(self.invoice_date_due)
+        )
+
+    def _dunning_ladder_date(self):
+        """The day the collection levels count from: the due date, or the day
+        the collection restarted when that is later."""
+        self.ensure_one()
+        return max(
+            d for d in (self.invoice_date_due, self.dunning_restart_date) if d
         )
 
     def _get_dunning_policy(self):

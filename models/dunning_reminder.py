@@ -340,7 +340,10 @@ class DunningReminder(models.Model):
                 SELECT move.id,
                        move.commercial_partner_id AS partner_id,
                        move.currency_id,
-                       move.invoice_date_due,
+                       -- A resent invoice restarts its ladder (see
+                       -- account.move.dunning_restart_date); GREATEST skips NULL.
+                       GREATEST(move.invoice_date_due, move.dunning_restart_date)
+                           AS invoice_date_due,
                        move.amount_residual_signed,
                        move.dunning_level_id,
                        move.dunning_escalate IS TRUE AS escalate,
@@ -663,7 +666,9 @@ class DunningReminder(models.Model):
                    SET dunning_level_id = decision.level_id,
                        dunning_escalate = FALSE,
                        dunning_last_date = %(today)s,
-                       dunning_next_date = move.invoice_date_due + (
+                       dunning_next_date = GREATEST(
+                           move.invoice_date_due, move.dunning_restart_date
+                       ) + (
                            SELECT MIN(next_level.offset_days)
                              FROM dunning_level next_level
                              JOIN dunning_level level

@@ -105,6 +105,28 @@ class ResPartner(models.Model):
         help="The mobile or phone number is not a valid number: WhatsApp is "
         "never sent to it.",
     )
+    dunning_phone_invalid = fields.Boolean(
+        string="Wrong Phone Number",
+        tracking=True,
+        copy=False,
+        help="A collector reported that the phone number does not reach this "
+        "customer. Cleared when the number changes.",
+    )
+    dunning_phone_invalid_number = fields.Char(
+        string="Number Reported Wrong",
+        copy=False,
+        help="The number, in E.164 form, that a collector reported as not "
+        "reaching this customer.",
+    )
+    dunning_interaction_ids = fields.One2many(
+        "dunning.interaction", "partner_id", string="Contact Log", readonly=True
+    )
+    dunning_interaction_count = fields.Integer(
+        compute="_compute_dunning_interaction_count"
+    )
+    dunning_timeline_ids = fields.One2many(
+        "dunning.timeline", "partner_id", string="Collection Timeline", readonly=True
+    )
     whatsapp_last_inbound_at = fields.Datetime(
         string="Last WhatsApp Message",
         readonly=True,
@@ -112,7 +134,7 @@ class ResPartner(models.Model):
         help="Free text may be sent within 24 hours of the customer's last message.",
     )
 
-    @api.depends("mobile", "phone", "country_id")
+    @api.depends("mobile", "phone", "country_id", "dunning_phone_invalid_number")
     def _compute_whatsapp_number(self):
         for partner in self:
             number = partner.mobile or partner.phone
@@ -123,7 +145,11 @@ class ResPartner(models.Model):
                 except InvalidPhoneError:
                     e164 = False
             partner.whatsapp_number = e164
-            partner.whatsapp_number_invalid = bool(number) and not e164
+            # A collector found the number wrong on a call: WhatsApp to the same
+            # number would reach the same stranger.
+            partner.whatsapp_number_invalid = (bool(number) and not e164) or bool(
+                e164 and e164 == partner.dunning_phone_invalid_number
+            )
 
     def _compute_dunning_level_id(self):
         moves = self.env["account.move"].search(
@@ -143,6 +169,19 @@ class ResPartner(models.Model):
                 top[move.commercial_partner_id.id] = move.dunning_level_id
         for partner in self:
             partner.dunning_level_id = top.get(partner.commercial_partner_id.id)
+
+    def _compute_dunning_interaction_count(self):
+        counts = dict(
+            self.env["dunning.interaction"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.dunning_interaction_count = counts.get(
+                partner.commercial_partner_id, 0
+            )
 
     def _compute_dunning_reminder_count(self):
         counts = dict(
@@ -189,7 +228,14 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._whatsapp_stamp_consent(vals)
-        return super().write(vals)
+        res = super().write(vals)
+        if {"phone", "mobile"} & set(vals):
+            # A new number is a new chance: forget the wrong one once it is gone.
+            self.filtered(
+                lambda p: p.dunning_phone_invalid
+                and p.dunning_phone_invalid_number not in p._dunning_phone_numbers()
+            ).write({"dunning_phone_invalid": False, "dunning_phone_invalid_number": False})
+        return res
 
     @api.model
     def _whatsapp_stamp_consent(self, vals):
@@ -237,10 +283,68 @@ class ResPartner(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_dunning.dunning_promise_action"
+    def action_dunning_view_interactions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_interaction_action"
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}
         return action
+
+    def action_dunning_log_interaction(self):
+        """Open the log-a-call wizard for this customer."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_interaction_log_action"
+        )
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    # ------------------------------------------------------------------------------
+    # Calls
+    # ------------------------------------------------------------------------------
+
+    def _dunning_phone_numbers(self):
+        """The partner's phone and mobile numbers in E.164 form (those valid)."""
+        self.ensure_one()
+        numbers = set()
+        for number in (self.mobile, self.phone):
+            if number:
+                try:
+                    numbers.add(normalize(number, self.country_id.code or None))
+                except InvalidPhoneError:
+                    continue
+        return numbers
+
+    def _dunning_call_number(self):
+        """The number a collector calls: the mobile, else the phone."""
+        self.ensure_one()
+        return self.mobile or self.phone or False
+
+    def _dunning_mark_phone_invalid(self, user):
+        """A collector reached someone else on the customer's number."""
+        self.ensure_one()
+        number = self._dunning_call_number()
+        try:
+            e164 = normalize(number, self.country_id.code or None) if number else False
+        except InvalidPhoneError:
+            e164 = False
+        # sudo: a collector flags the number without the right to edit contacts.
+        self.sudo().write(
+            {
+                "dunning_phone_invalid": True,
+                "dunning_phone_invalid_number": e164 or number,
+            }
+        )
+        self.sudo()._message_log(
+            body=_(
+                "%(user)s reported the number %(number)s as wrong: it does not "
+                "reach this customer.",
+                user=user.name,
+                number=number or "-",
+            )
+        )
 
     # ------------------------------------------------------------------------------
     # WhatsApp

@@ -1,0 +1,121 @@
+from odoo import fields, models, tools
+from odoo.tools import SQL
+
+# A payment counts for a contact when it is dated within this many days after it.
+COLLECTION_WINDOW_DAYS = 7
+
+
+class DunningCollectorReport(models.Model):
+    """Collectors' results, for supervision (pivot and graph).
+
+    One row per contact that reached the debtor (``counts_as_contact``) with
+    ``amount_collected``: the payments reconciled with the customer's invoices of
+    that company and dated from the contact's day to seven days after it. A
+    payment that follows several contacts counts once, for the latest contact
+    before it, so that the amounts add up per collector. Promises add rows of
+    their own (made / kept / broken) once payment promises exist.
+    """
+
+    _name = "dunning.collector.report"
+    _description = "Collector Results"
+    _auto = False
+    _order = "date desc"
+
+    date = fields.Datetime(readonly=True)
+    user_id = fields.Many2one("res.users", string="Collector", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    outcome_id = fields.Many2one("dunning.outcome", string="Outcome", readonly=True)
+    contact_count = fields.Integer(string="Contacts", readonly=True)
+    amount_collected = fields.Monetary(
+        string="Collected within 7 Days", readonly=True
+    )
+    promise_count = fields.Integer(string="Promises Made", readonly=True)
+    promise_kept_count = fields.Integer(string="Promises Kept", readonly=True)
+    promise_broken_count = fields.Integer(string="Promises Broken", readonly=True)
+    promise_amount = fields.Monetary(string="Amount Promised", readonly=True)
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )
+
+    def _promise_query(self):
+        """Promises per collector; empty until payment promises exist."""
+        return SQL(
+            """SELECT NULL::bigint AS id, NULL::timestamp AS date,
+                      NULL::int AS user_id, NULL::int AS partner_id,
+                      NULL::int AS company_id, NULL::int AS outcome_id,
+                      0 AS contact_count, 0::numeric AS amount_collected,
+                      0 AS promise_count, 0 AS promise_kept_count,
+                      0 AS promise_broken_count, 0::numeric AS promise_amount
+                WHERE FALSE"""
+        )
+
+    def _query(self):
+        return SQL(
+            """
+            WITH contact AS (
+                SELECT log.id, log.date, log.user_id, log.partner_id,
+                       log.company_id, log.outcome_id
+                  FROM dunning_interaction log
+                 WHERE log.counts_as_contact
+            ),
+            payment AS (
+                -- Payments (journal entries, not credit notes) reconciled with
+                -- the customer's invoices, in company currency.
+                SELECT invoice.commercial_partner_id AS partner_id,
+                       invoice.company_id,
+                       payment_move.id AS move_id,
+                       payment_move.date,
+                       SUM(partial.amount) AS amount
+                  FROM account_partial_reconcile partial
+                  JOIN account_move_line invoice_line
+                    ON invoice_line.id = partial.debit_move_id
+                  JOIN account_move invoice ON invoice.id = invoice_line.move_id
+                  JOIN account_move_line payment_line
+                    ON payment_line.id = partial.credit_move_id
+                  JOIN account_move payment_move
+                    ON payment_move.id = payment_line.move_id
+                 WHERE invoice.move_type = 'out_invoice'
+                   AND payment_move.move_type = 'entry'
+              GROUP BY invoice.commercial_partner_id, invoice.company_id,
+                       payment_move.id, payment_move.date
+            ),
+            credited AS (
+                -- Each payment goes to the latest contact on or before its day,
+                -- if that contact is at most %(days)s days older.
+                SELECT DISTINCT ON (payment.move_id, payment.partner_id)
+                       contact.id AS contact_id, payment.amount
+                  FROM payment
+                  JOIN contact
+                    ON contact.partner_id = payment.partner_id
+                   AND contact.company_id = payment.company_id
+                   AND contact.date::date <= payment.date
+                   AND payment.date <= contact.date::date + %(days)s
+              ORDER BY payment.move_id, payment.partner_id,
+                       contact.date DESC, contact.id DESC
+            )
+            SELECT contact.id::bigint * 2 AS id,
+                   contact.date, contact.user_id, contact.partner_id,
+                   contact.company_id, contact.outcome_id,
+                   1 AS contact_count,
+                   COALESCE(SUM(credited.amount), 0) AS amount_collected,
+                   0 AS promise_count, 0 AS promise_kept_count,
+                   0 AS promise_broken_count, 0::numeric AS promise_amount
+              FROM contact
+              LEFT JOIN credited ON credited.contact_id = contact.id
+          GROUP BY contact.id, contact.date, contact.user_id, contact.partner_id,
+                   contact.company_id, contact.outcome_id
+             UNION ALL
+            (%(promises)s)
+            """,
+            days=COLLECTION_WINDOW_DAYS,
+            promises=self._promise_query(),
+        )
