@@ -19,3 +19,5 @@ from . import test_portal
 from . import test_promise
 from . import test_dispute
 from . import test_payment_plan
+from . import test_interaction
+from . import test_worklist

@@ -253,6 +253,10 @@ class DunningInteractionLog(models.TransientModel):
             )
         if self.outcome_action == "callback" and not self.callback_at:
             raise UserError(_("Choose when to call the customer back."))
+        if self.outcome_action == "resend_invoice" and not self.move_ids:
+            raise UserError(_("Select the open invoices the customer did not receive."))
+        if self.outcome_action == "dispute" and not self.move_ids:
+            raise UserError(_("Select the invoices the customer disputes."))
         if self.duration < 0:
             raise UserError(_("The duration of a contact cannot be negative."))
         interaction = (
