@@ -21,3 +21,4 @@ from . import test_dispute
 from . import test_payment_plan
 from . import test_interaction
 from . import test_worklist
+from . import test_collector_report
