@@ -20,6 +20,7 @@ from . import dunning_dispute
 from . import dunning_payment_plan
 from . import dunning_outcome
 from . import dunning_interaction
+
 # SQL views last: they read the tables of the models above.
 from . import dunning_worklist
 from . import dunning_timeline

@@ -244,9 +244,7 @@ class AccountMove(models.Model):
         """The day the collection levels count from: the due date, or the day
         the collection restarted when that is later."""
         self.ensure_one()
-        return max(
-            d for d in (self.invoice_date_due, self.dunning_restart_date) if d
-        )
+        return max(d for d in (self.invoice_date_due, self.dunning_restart_date) if d)
 
     def _get_dunning_policy(self):
         """The policy of this invoice: the customer's, else the company's."""

@@ -26,11 +26,9 @@ class DunningCollectorReport(models.Model):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    outcome_id = fields.Many2one("dunning.outcome", string="Outcome", readonly=True)
+    outcome_id = fields.Many2one("dunning.outcome", readonly=True)
     contact_count = fields.Integer(string="Contacts", readonly=True)
-    amount_collected = fields.Monetary(
-        string="Collected within 7 Days", readonly=True
-    )
+    amount_collected = fields.Monetary(string="Collected within 7 Days", readonly=True)
     promise_count = fields.Integer(string="Promises Made", readonly=True)
     promise_kept_count = fields.Integer(string="Promises Kept", readonly=True)
     promise_broken_count = fields.Integer(string="Promises Broken", readonly=True)

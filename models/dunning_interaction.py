@@ -57,9 +57,7 @@ class DunningInteraction(models.Model):
     )
     date = fields.Datetime(required=True, index=True, default=fields.Datetime.now)
     channel = fields.Selection(INTERACTION_CHANNELS, required=True, default="call")
-    outcome_id = fields.Many2one(
-        "dunning.outcome", string="Outcome", required=True, ondelete="restrict"
-    )
+    outcome_id = fields.Many2one("dunning.outcome", required=True, ondelete="restrict")
     outcome_action = fields.Selection(related="outcome_id.action")
     counts_as_contact = fields.Boolean(
         string="Reached the Debtor",
@@ -287,10 +285,12 @@ class DunningInteraction(models.Model):
             self.env.ref(group_xmlid)
             .sudo()
             .users.filtered(
-                lambda u: not u.share
-                and u.active
-                and self.company_id in u.company_ids
-                and u.id != self.env.ref("base.user_root").id
+                lambda u: (
+                    not u.share
+                    and u.active
+                    and self.company_id in u.company_ids
+                    and u.id != self.env.ref("base.user_root").id
+                )
             )
             .sorted("id")
         )

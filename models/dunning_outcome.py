@@ -41,7 +41,6 @@ class DunningOutcome(models.Model):
         "frequency caps and in the collectors' results.",
     )
     requires_identity = fields.Boolean(
-        string="Requires Identity",
         help="The outcome is about the debt: it can only be logged once the "
         "collector confirmed that they speak with the debtor (no disclosure to "
         "third parties).",

@@ -33,7 +33,7 @@ class DunningWorklist(models.Model):
 
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    collector_id = fields.Many2one("res.users", string="Collector", readonly=True)
+    collector_id = fields.Many2one("res.users", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     amount_overdue = fields.Monetary(string="Overdue", readonly=True)
     invoice_count = fields.Integer(string="Overdue Invoices", readonly=True)
@@ -46,9 +46,7 @@ class DunningWorklist(models.Model):
         readonly=True,
         help="The last time a collector spoke with the debtor.",
     )
-    last_outcome_id = fields.Many2one(
-        "dunning.outcome", string="Last Outcome", readonly=True
-    )
+    last_outcome_id = fields.Many2one("dunning.outcome", readonly=True)
     attempt_count = fields.Integer(
         string="Unanswered Attempts",
         readonly=True,
@@ -63,7 +61,9 @@ class DunningWorklist(models.Model):
         for row in self:
             partner = row.partner_id
             row.call_number = (
-                False if partner.dunning_phone_invalid else partner._dunning_call_number()
+                False
+                if partner.dunning_phone_invalid
+                else partner._dunning_call_number()
             )
             number = (
                 partner.whatsapp_number

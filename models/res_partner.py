@@ -232,9 +232,13 @@ class ResPartner(models.Model):
         if {"phone", "mobile"} & set(vals):
             # A new number is a new chance: forget the wrong one once it is gone.
             self.filtered(
-                lambda p: p.dunning_phone_invalid
-                and p.dunning_phone_invalid_number not in p._dunning_phone_numbers()
-            ).write({"dunning_phone_invalid": False, "dunning_phone_invalid_number": False})
+                lambda p: (
+                    p.dunning_phone_invalid
+                    and p.dunning_phone_invalid_number not in p._dunning_phone_numbers()
+                )
+            ).write(
+                {"dunning_phone_invalid": False, "dunning_phone_invalid_number": False}
+            )
         return res
 
     @api.model

@@ -39,9 +39,7 @@ class CollectCommon(DunningCommon):
         )
         cls.customer.write({"mobile": "+52 55 1234 5678"})
         cls.customer.with_company(cls.company).dunning_collector_id = cls.collector
-        cls.outcomes = {
-            o.code: o for o in cls.env["dunning.outcome"].search([])
-        }
+        cls.outcomes = {o.code: o for o in cls.env["dunning.outcome"].search([])}
 
     def log_form(self, partner=None, user=None, moves=None):
         """The log-a-call wizard as ``user`` (the collector) opens it."""

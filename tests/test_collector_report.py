@@ -20,7 +20,8 @@ class TestSupervision(CollectCommon):
                 "partner_id": (partner or self.customer).id,
                 "user_id": user.id,
                 "outcome_id": self.outcomes[code].id,
-                "date": datetime.combine(day, datetime.min.time()) + timedelta(hours=17),
+                "date": datetime.combine(day, datetime.min.time())
+                + timedelta(hours=17),
                 "identity_confirmed": self.outcomes[code].requires_identity,
             }
         )

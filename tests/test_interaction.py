@@ -166,12 +166,17 @@ class TestOutcomeSteps(CollectCommon):
 
     def test_dispute_takes_the_invoice_out_and_tells_the_manager(self):
         interaction, _action = self.log(
-            "dispute", moves=self.invoice, note="Mercancía dañada", dispute_reason="other"
+            "dispute",
+            moves=self.invoice,
+            note="Mercancía dañada",
+            dispute_reason="other",
         )
         self.assertTrue(self.invoice.dunning_excluded)
         self.assertEqual(self.invoice.dunning_exclusion_reason, "Mercancía dañada")
         activity = interaction.activity_id
-        self.assertTrue(activity.user_id.has_group("account_dunning.group_dunning_manager"))
+        self.assertTrue(
+            activity.user_id.has_group("account_dunning.group_dunning_manager")
+        )
         self.assertIn(self.invoice.name, activity.summary)
         self.assertEqual(activity.res_id, self.customer.id)
 

@@ -71,7 +71,6 @@ class DunningInteractionLog(models.TransientModel):
     )
     outcome_id = fields.Many2one(
         "dunning.outcome",
-        string="Outcome",
         domain="[('id', 'in', allowed_outcome_ids)]",
     )
     outcome_action = fields.Selection(related="outcome_id.action")
@@ -79,15 +78,15 @@ class DunningInteractionLog(models.TransientModel):
     note = fields.Text()
     duration = fields.Float(string="Duration (minutes)")
     callback_at = fields.Datetime(string="Call Back At")
-    dispute_reason = fields.Selection(
-        selection="_selection_dispute_reason", string="Dispute Reason"
-    )
+    dispute_reason = fields.Selection(selection="_selection_dispute_reason")
 
     @api.model
     def _selection_dispute_reason(self):
         if "dunning.dispute" in self.env:
-            return self.env["dunning.dispute"]._fields["reason"]._description_selection(
-                self.env
+            return (
+                self.env["dunning.dispute"]
+                ._fields["reason"]
+                ._description_selection(self.env)
             )
         return [("other", _("Other"))]
 
@@ -117,9 +116,9 @@ class DunningInteractionLog(models.TransientModel):
             invoice_address = partner.address_get(["invoice"]).get("invoice")
             contact = self.env["res.partner"].browse(invoice_address) or partner
             wizard.contact_name = contact.name or partner.name
-            wizard.phone = (
-                contact._dunning_call_number() if contact else False
-            ) or (partner._dunning_call_number() if partner else False)
+            wizard.phone = (contact._dunning_call_number() if contact else False) or (
+                partner._dunning_call_number() if partner else False
+            )
 
     @api.depends("partner_id", "contact_name")
     def _compute_script(self):
@@ -129,11 +128,11 @@ class DunningInteractionLog(models.TransientModel):
             steps = [
                 _(
                     "Greet: good morning / good afternoon, speak calmly and "
-                    "respectfully (use \"usted\")."
+                    'respectfully (use "usted").'
                 ),
                 _(
-                    "Introduce yourself: \"My name is %(user)s, I am calling on "
-                    "behalf of %(company)s.\"",
+                    'Introduce yourself: "My name is %(user)s, I am calling on '
+                    'behalf of %(company)s."',
                     user=escape(user.name),
                     company=escape(company.name),
                 ),
@@ -235,7 +234,9 @@ class DunningInteractionLog(models.TransientModel):
 
     def _may_disclose(self):
         self.ensure_one()
-        return bool(self.partner_id and self.identity_confirmed and not self.third_party)
+        return bool(
+            self.partner_id and self.identity_confirmed and not self.third_party
+        )
 
     def action_log(self):
         """Save the log, then take the outcome's next step."""
@@ -245,7 +246,7 @@ class DunningInteractionLog(models.TransientModel):
         if self.outcome_id.requires_identity and not self._may_disclose():
             raise UserError(
                 _(
-                    'Confirm that you are speaking with the debtor before logging '
+                    "Confirm that you are speaking with the debtor before logging "
                     '"%(outcome)s": nothing about the debt may be said to anyone '
                     "else.",
                     outcome=self.outcome_id.name,
