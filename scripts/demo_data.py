@@ -345,6 +345,7 @@ def load(env, whatsapp_url=None):
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
     load_promises(env, customers, invoices, collector)
+    load_calls(env, collector, customers)
     reminders = env["dunning.reminder"].search([])
     print(
         f"Demo data: {len(customers)} customers, {len(invoices)} invoices, "
@@ -547,6 +548,45 @@ def load_whatsapp_into_existing(env, url):
         .create({"level_id": level.id, "channel": "whatsapp"})
     )
     wizard.action_send()
+# customer index, days ago, hour (UTC), outcome code, minutes, note
+DEMO_CALLS = [
+    (0, 3, 16, "no_answer", 1, ""),
+    (0, 2, 17, "voicemail", 1, "Dejé nombre y teléfono, sin mencionar el adeudo."),
+    (1, 4, 18, "refused", 6, "Dice que no pagará hasta recibir la mercancía faltante."),
+    (3, 2, 15, "waiting_approval", 4, "El pago está en autorización con dirección."),
+    (4, 1, 19, "already_paid", 3, "Dice que pagó por transferencia el viernes."),
+    (5, 1, 16, "wrong_number", 1, "Contestó una persona que no conoce a la empresa."),
+    (7, 1, 17, "call_back", 1, "Contestó la recepcionista; pide llamar mañana."),
+]
+
+
+def load_calls(env, collector, customers):
+    """Calls the collector logged in the last days, with their next steps."""
+    from datetime import datetime, timedelta
+
+    now = datetime.now().replace(minute=0, second=0, microsecond=0)
+    outcomes = {o.code: o for o in env["dunning.outcome"].search([])}
+    customers[5].mobile = "+52 662 555 0101"
+    for index, days_ago, hour, code, minutes, note in DEMO_CALLS:
+        outcome = outcomes[code]
+        when = (now - timedelta(days=days_ago)).replace(hour=hour)
+        interaction = env["dunning.interaction"].create(
+            {
+                "partner_id": customers[index].id,
+                "user_id": collector.id,
+                "date": when,
+                "outcome_id": outcome.id,
+                "duration": minutes,
+                "note": note,
+                "identity_confirmed": outcome.requires_identity,
+                "third_party": code == "call_back",
+                "callback_at": (
+                    when + timedelta(days=2) if outcome.action == "callback" else False
+                ),
+            }
+        )
+        interaction._run_next_step()
+    print(f"Demo data: {len(DEMO_CALLS)} logged calls for {collector.name}")
 
 
 # ============================================================================
