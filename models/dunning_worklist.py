@@ -219,6 +219,19 @@ class DunningWorklist(models.Model):
         }
         return action
 
+    def action_whatsapp(self):
+        """Write to the customer on WhatsApp (templates outside the 24 hours)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_dunning.dunning_whatsapp_compose_action"
+        )
+        action["context"] = {
+            "active_model": "res.partner",
+            "active_id": self.partner_id.id,
+            "allowed_company_ids": [self.company_id.id],
+        }
+        return action
+
     def action_register_promise(self):
         self.ensure_one()
         if "dunning.promise.create" not in self.env:

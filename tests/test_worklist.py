@@ -140,6 +140,15 @@ class TestWorklist(CollectCommon):
         action = row.action_log_interaction()
         self.assertEqual(action["res_model"], "dunning.interaction.log")
         self.assertEqual(action["context"]["default_partner_id"], self.big.id)
+        chat = row.action_whatsapp()
+        self.assertEqual(chat["res_model"], "dunning.whatsapp.compose")
+        defaults = (
+            self.env["dunning.whatsapp.compose"]
+            .with_user(self.collector)
+            .with_context(**chat["context"])
+            .default_get(["partner_id"])
+        )
+        self.assertEqual(defaults["partner_id"], self.big.id)
         self.big.whatsapp_opt_out = True
         row.invalidate_recordset(["whatsapp_url"])
         self.assertFalse(row.whatsapp_url)
