@@ -548,6 +548,8 @@ def load_whatsapp_into_existing(env, url):
         .create({"level_id": level.id, "channel": "whatsapp"})
     )
     wizard.action_send()
+
+
 # customer index, days ago, hour (UTC), outcome code, minutes, note
 DEMO_CALLS = [
     (0, 3, 16, "no_answer", 1, ""),
@@ -555,7 +557,7 @@ DEMO_CALLS = [
     (1, 4, 18, "refused", 6, "Dice que no pagará hasta recibir la mercancía faltante."),
     (3, 2, 15, "waiting_approval", 4, "El pago está en autorización con dirección."),
     (4, 1, 19, "already_paid", 3, "Dice que pagó por transferencia el viernes."),
-    (5, 1, 16, "wrong_number", 1, "Contestó una persona que no conoce a la empresa."),
+    (6, 1, 16, "wrong_number", 1, "Contestó una persona que no conoce a la empresa."),
     (7, 1, 17, "call_back", 1, "Contestó la recepcionista; pide llamar mañana."),
 ]
 
@@ -566,7 +568,8 @@ def load_calls(env, collector, customers):
 
     now = datetime.now().replace(minute=0, second=0, microsecond=0)
     outcomes = {o.code: o for o in env["dunning.outcome"].search([])}
-    customers[5].mobile = "+52 662 555 0101"
+    # Not one of the WhatsApp customers: the wrong number would stop their chat.
+    customers[6].mobile = "+52 33 5555 0106"
     for index, days_ago, hour, code, minutes, note in DEMO_CALLS:
         outcome = outcomes[code]
         when = (now - timedelta(days=days_ago)).replace(hour=hour)
