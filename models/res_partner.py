@@ -287,6 +287,11 @@ class ResPartner(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_dunning.dunning_promise_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
     def action_dunning_view_interactions(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
