@@ -171,8 +171,9 @@ class TestOutcomeSteps(CollectCommon):
             note="Mercancía dañada",
             dispute_reason="other",
         )
-        self.assertTrue(self.invoice.dunning_excluded)
-        self.assertEqual(self.invoice.dunning_exclusion_reason, "Mercancía dañada")
+        dispute = self.invoice.dunning_dispute_id
+        self.assertEqual(dispute.source, "call")
+        self.assertEqual(dispute.comment, "Mercancía dañada")
         activity = interaction.activity_id
         self.assertTrue(
             activity.user_id.has_group("account_dunning.group_dunning_manager")
