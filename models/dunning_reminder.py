@@ -458,13 +458,18 @@ class DunningReminder(models.Model):
         if statements is None:
             statements = self._statement_moves(company, list(rows_by_partner))
 
+        unreachable = self._whatsapp_unreachable(rows_by_partner, channels_by_level)
+
         reminder_rows = []  # (partner_id, level_id, channel, currency_id, amount)
         listed = []  # (index in reminder_rows, move_id)
         decisions = []  # (index in reminder_rows, move_id, level_id, channel)
         for partner_id, rows in rows_by_partner.items():
             groups = defaultdict(list)
             for row in rows:
-                for channel in channels_by_level[row["level_id"]]:
+                channels = channels_by_level[row["level_id"]]
+                if (partner_id, row["policy_id"]) in unreachable:
+                    channels = [c for c in channels if c != "whatsapp"]
+                for channel in channels:
                     groups[(row["currency_id"], channel)].append(row)
             for (currency_id, channel), group_rows in groups.items():
                 top = max(group_rows, key=lambda r: offset_by_level[r["level_id"]])
@@ -506,6 +511,42 @@ class DunningReminder(models.Model):
             ]
         )
         return self.browse([rid for rid in reminder_ids if rid in taken])
+
+    def _whatsapp_unreachable(self, rows_by_partner, channels_by_level):
+        """(customer, policy) pairs whose WhatsApp reminder is not planned.
+
+        A customer who opted out, gave no consent where the policy asks for it,
+        or has no valid mobile number cannot get WhatsApp. When the same level
+        also emails the customer, planning the WhatsApp reminder would only
+        queue a failure (and no fallback, the email being there): the email is
+        the reminder. A WhatsApp-only level still plans it, so that sending
+        fails visibly and queues the policy's fallback. Consent given or
+        withdrawn after planning is checked again when sending.
+        """
+        pairs = {
+            (partner_id, row["policy_id"])
+            for partner_id, rows in rows_by_partner.items()
+            for row in rows
+            if {"whatsapp", "email"} <= set(channels_by_level[row["level_id"]])
+        }
+        if not pairs:
+            return set()
+        partners = self.env["res.partner"].browse({pid for pid, _policy in pairs})
+        policies = self.env["dunning.policy"].browse({pol for _pid, pol in pairs})
+        requires_consent = {p.id for p in policies if p.whatsapp_require_opt_in}
+        blocked = {
+            partner.id
+            for partner in partners
+            if partner.whatsapp_opt_out
+            or partner.whatsapp_number_invalid
+            or not partner.whatsapp_number
+        }
+        no_consent = {partner.id for partner in partners if not partner.whatsapp_opt_in}
+        return {
+            (pid, policy_id)
+            for pid, policy_id in pairs
+            if pid in blocked or (pid in no_consent and policy_id in requires_consent)
+        }
 
     def _insert_reminders(self, company, today, rows):
         """Insert queued reminders in one statement; return their ids in order.

@@ -168,7 +168,7 @@ class TestWhatsAppFallback(WhatsAppCommon):
 
     def test_no_second_email_when_the_level_already_emails(self):
         self.wa_level.channel_email = True
-        reminder = self.failed_reminder("no_consent")
+        reminder = self.failed_reminder("refused_at_send")
         email = self.reminders(reminder.partner_id, channel="email")
         self.assertEqual(len(email), 1)
         self.assertEqual(email.origin, "plan")
@@ -214,6 +214,64 @@ class TestWhatsAppFallback(WhatsAppCommon):
             self.assertIn("could not reach the customer", bodies)
             self.assertIn("131026", bodies)
             self.assertIn("A reminder by Email was queued instead", bodies)
+
+    def test_level_that_also_emails_plans_no_unreachable_whatsapp(self):
+        """Email and WhatsApp on the same level: a customer WhatsApp cannot reach
+        gets the email only, not a WhatsApp reminder bound to fail; one who can
+        gets both."""
+        self.wa_level.write(
+            {"channel_email": True, "mail_template_id": self.due_template.id}
+        )
+        cases = {
+            "no_consent": {"whatsapp_opt_in": False},
+            "opted_out": {"whatsapp_opt_in": True, "whatsapp_opt_out": True},
+            "invalid_number": {"whatsapp_opt_in": True, "mobile": "55 1234"},
+            "no_number": {"whatsapp_opt_in": True, "mobile": False},
+            "reachable": {"whatsapp_opt_in": True},
+        }
+        partners = {}
+        for index, (case, values) in enumerate(cases.items()):
+            values = {"mobile": f"+52 55 1234 57{index:02d}", **values}
+            partners[case] = self._create_customer(f"Cliente {case}", **values)
+            self.create_invoice(partners[case], due=TUESDAY)
+        self.plan_on(TUESDAY)
+        for case, partner in partners.items():
+            with self.subTest(case=case):
+                expected = ["email", "whatsapp"] if case == "reachable" else ["email"]
+                self.assertEqual(
+                    sorted(self.reminders(partner).mapped("channel")), expected
+                )
+                invoice = self.reminders(partner, channel="email").line_ids.move_id
+                self.assertEqual(invoice.dunning_level_id, self.wa_level)
+
+    def test_consent_withdrawn_after_planning_fails_at_send(self):
+        """Planned with consent, opted out before sending: the WhatsApp reminder
+        fails with the reason, and the level's email is the reminder."""
+        self.wa_level.write(
+            {"channel_email": True, "mail_template_id": self.due_template.id}
+        )
+        reminder = self.queued_whatsapp()
+        self.wa_customer.whatsapp_opt_out = True
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        self.assertIn("opted out", reminder.error_message)
+        self.assertFalse(reminder.fallback_ids)
+        self.assertEqual(len(self.reminders(self.wa_customer, channel="email")), 1)
+        self.assertFalse(self.graph.requests)
+
+    def test_consent_not_required_plans_whatsapp_without_it(self):
+        self.wa_level.write(
+            {"channel_email": True, "mail_template_id": self.due_template.id}
+        )
+        self.wa_policy.whatsapp_require_opt_in = False
+        partner = self._create_customer(
+            "Cliente sin registro", mobile="+52 55 1234 5790", whatsapp_opt_in=False
+        )
+        self.create_invoice(partner, due=TUESDAY)
+        self.plan_on(TUESDAY)
+        self.assertEqual(
+            sorted(self.reminders(partner).mapped("channel")), ["email", "whatsapp"]
+        )
 
 
 @tagged("post_install", "-at_install")
