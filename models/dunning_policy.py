@@ -248,6 +248,39 @@ class DunningPolicy(models.Model):
             raise_if_not_found=False,
         ),
     )
+    promise_confirm_whatsapp = fields.Boolean(
+        string="Confirm Promises by WhatsApp",
+        help="Also (or instead) send the agreed terms by WhatsApp, with an "
+        "approved utility template, in the customer's contact hours and with "
+        "their consent, as a reminder. When WhatsApp cannot reach the customer, "
+        "the email goes if selected here, else the policy's fallback applies.",
+    )
+    promise_whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="Promise Confirmation WhatsApp Template",
+        check_company=True,
+        domain="[('company_id', '=', company_id), ('category', '=', 'utility')]",
+        help="Sent in the customer's language when the template exists in it "
+        "under the same name (es_MX, en...). Its parameters: customer name, "
+        "promised amount, promised date, invoice numbers, company name.",
+    )
+    thank_you_whatsapp = fields.Boolean(
+        string="Thank-you by WhatsApp",
+        help="When a customer pays invoices that were in collection, thank them "
+        "by WhatsApp too (or instead of the email), inside the contact window "
+        "and with their consent. When WhatsApp cannot reach the customer, the "
+        "email goes if selected here, else the policy's fallback applies (email "
+        "only: a thank-you is not worth a call).",
+    )
+    thank_you_whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="Thank-you WhatsApp Template",
+        check_company=True,
+        domain="[('company_id', '=', company_id), ('category', '=', 'utility')]",
+        help="Sent in the customer's language when the template exists in it "
+        "under the same name. Its parameters: customer name, amount paid, "
+        "company name.",
+    )
 
     _sql_constraints = [
         (
@@ -302,6 +335,28 @@ class DunningPolicy(models.Model):
                     _(
                         "Policy %(policy)s: on Saturdays the contact window must "
                         "start before it ends.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains(
+        "promise_confirm_whatsapp",
+        "promise_whatsapp_template_id",
+        "thank_you_whatsapp",
+        "thank_you_whatsapp_template_id",
+    )
+    def _check_whatsapp_notice_templates(self):
+        for policy in self:
+            if (
+                policy.promise_confirm_whatsapp
+                and not policy.promise_whatsapp_template_id
+            ) or (
+                policy.thank_you_whatsapp and not policy.thank_you_whatsapp_template_id
+            ):
+                raise ValidationError(
+                    _(
+                        "Policy %(policy)s: choose the WhatsApp template of each "
+                        "message sent by WhatsApp.",
                         policy=policy.display_name,
                     )
                 )

@@ -687,41 +687,114 @@ class DunningPromise(models.Model):
     # ------------------------------------------------------------------------------
 
     def _send_confirmation(self):
-        """Confirm the agreed terms to the customer in writing (email)."""
+        """Confirm the agreed terms to the customer in writing, by email,
+        WhatsApp or both as the policy says (email without a policy).
+
+        The email leaves at once; the WhatsApp message is queued in the
+        WhatsApp outbox until the customer's contact window opens. When
+        WhatsApp cannot reach the customer, the chatter says why and the email
+        goes anyway if the policy falls back to it.
+        """
         for promise in self:
             policy = promise.policy_id
-            if policy and not policy.promise_confirm_email:
-                continue
-            template = (
-                policy.promise_mail_template_id
-                if policy
-                else self.env.ref(
-                    "account_dunning.mail_template_dunning_promise_confirm",
-                    raise_if_not_found=False,
-                )
-            ) or self.env.ref(
+            if not policy or policy.promise_confirm_email:
+                promise._send_confirmation_email()
+            if policy and policy.promise_confirm_whatsapp:
+                promise._send_confirmation_whatsapp()
+
+    def _send_confirmation_email(self):
+        """Email the confirmation; return whether it was sent."""
+        self.ensure_one()
+        policy = self.policy_id
+        template = (
+            policy.promise_mail_template_id
+            if policy
+            else self.env.ref(
                 "account_dunning.mail_template_dunning_promise_confirm",
                 raise_if_not_found=False,
             )
-            recipient = promise._get_confirmation_recipient()
-            if not template or not recipient.email:
-                promise._message_log(
-                    body=_(
-                        "No written confirmation was sent: %(partner)s has no email "
-                        "address.",
-                        partner=promise.partner_id.display_name,
-                    )
+        ) or self.env.ref(
+            "account_dunning.mail_template_dunning_promise_confirm",
+            raise_if_not_found=False,
+        )
+        recipient = self._get_confirmation_recipient()
+        if not template or not recipient.email:
+            self._message_log(
+                body=_(
+                    "No written confirmation was sent: %(partner)s has no email "
+                    "address.",
+                    partner=self.partner_id.display_name,
                 )
-                continue
-            # The collector may not read mail templates' internals; sending the
-            # confirmation of an agreement they recorded is their right.
-            mail_id = template.sudo().send_mail(
-                promise.id,
-                email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
             )
-            mail = self.env["mail.mail"].sudo().browse(mail_id)
-            promise._message_log(body=mail.body_html, subject=mail.subject)
-            promise.confirmation_sent_at = fields.Datetime.now()
+            return False
+        # The collector may not read mail templates' internals; sending the
+        # confirmation of an agreement they recorded is their right.
+        mail_id = template.sudo().send_mail(
+            self.id,
+            email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
+        )
+        mail = self.env["mail.mail"].sudo().browse(mail_id)
+        self._message_log(body=mail.body_html, subject=mail.subject)
+        self.confirmation_sent_at = fields.Datetime.now()
+        return True
+
+    def _send_confirmation_whatsapp(self):
+        """Queue the WhatsApp confirmation, or handle why it cannot go."""
+        self.ensure_one()
+        messages = self.env["dunning.whatsapp.message"]
+        message, reason = messages._notice_queue(
+            "promise_confirmation",
+            self.partner_id,
+            self.company_id,
+            self.policy_id.promise_whatsapp_template_id,
+            promise_id=self.id,
+        )
+        if reason:
+            self._on_whatsapp_confirmation_failed(reason)
+            return
+        if message.scheduled_at > fields.Datetime.now():
+            self._message_log(
+                body=_(
+                    "WhatsApp confirmation scheduled for %(when)s (UTC): outside "
+                    "the customer's contact hours now.",
+                    when=message.scheduled_at,
+                )
+            )
+
+    def _on_whatsapp_confirmation_failed(self, reason):
+        """WhatsApp cannot carry the confirmation: the email goes if the policy
+        sends it anyway (already gone) or falls back to it; a collector
+        activity if the fallback is a person; the chatter says which."""
+        self.ensure_one()
+        policy = self.policy_id
+        if self.state != "open":
+            note = _("The promise is no longer open: nothing else is sent.")
+        elif policy.promise_confirm_email:
+            note = _("The confirmation went by email.")
+        elif policy.whatsapp_fallback == "email":
+            sent = self._send_confirmation_email()
+            note = (
+                _("The confirmation was sent by email instead.")
+                if sent
+                else _("No confirmation could be sent by email either.")
+            )
+        elif policy.whatsapp_fallback == "activity":
+            self._schedule_follow_up(
+                _("Confirm the agreement in writing"),
+                _(
+                    "WhatsApp could not carry the written confirmation of this "
+                    "promise: %(reason)s",
+                    reason=reason,
+                ),
+            )
+            note = _("The collector was asked to confirm it.")
+        else:
+            note = _("No written confirmation was sent.")
+        body = _(
+            "No WhatsApp confirmation: %(reason)s %(note)s", reason=reason, note=note
+        )
+        self._message_log(body=body)
+        self.partner_id.sudo()._message_log(body=body)
 
     def _get_confirmation_recipient(self):
         self.ensure_one()

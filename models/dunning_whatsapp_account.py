@@ -178,6 +178,29 @@ class DunningWhatsappAccount(models.Model):
             },
         }
 
+    def action_add_notice_templates(self):
+        """Add the shipped templates of the promise confirmation and the
+        thank-you (Mexican Spanish and English), to submit to Meta."""
+        self.ensure_one()
+        created = self.env[
+            "dunning.whatsapp.template"
+        ]._create_shipped_notice_templates(self)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success" if created else "info",
+                "title": _("WhatsApp"),
+                "message": _(
+                    "%(count)s template(s) added. Submit them to Meta in WhatsApp "
+                    "Manager with the same names, languages and bodies, then sync "
+                    "the templates: they become sendable once approved.",
+                    count=len(created),
+                ),
+                "sticky": False,
+            },
+        }
+
     def action_pause(self):
         for account in self:
             account._pause(_("Paused by %(user)s.", user=self.env.user.name))
@@ -292,8 +315,10 @@ class DunningWhatsappAccount(models.Model):
             if template.needs_review:
                 counts["review"] += 1
             seen |= template
+        # A template not submitted yet (a shipped notice template) is not
+        # expected on Meta.
         missing = (templates.browse([t.id for t in existing.values()]) - seen).filtered(
-            lambda t: t.status != "missing"
+            lambda t: t.status not in ("missing", "draft")
         )
         missing.write({"status": "missing", "synced_at": now})
         counts["missing"] += len(missing)

@@ -1,12 +1,67 @@
 import re
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
 from ..services.whatsapp_client import TemplateParamsError, validate_template_params
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+# Parameter sources that only a notice (a promise confirmation, a thank-you)
+# can fill: a reminder has no promise and no payment.
+NOTICE_SOURCES = {"promised_amount", "promised_date", "amount_paid"}
+# The utility templates the add-on ships for its notices, one name per purpose
+# in Mexican Spanish and English (Meta keeps the languages of a template under
+# one name). A manager adds them to an account (Add Notice Templates), submits
+# them to Meta with these exact bodies, and the template sync marks them
+# approved; their body parameters are mapped already. Informational only (the
+# agreement, the payment), never promotional: else Meta reclassifies them as
+# marketing.
+SHIPPED_NOTICE_TEMPLATES = [
+    {
+        "name": "confirmacion_promesa_pago",
+        "language": "es_MX",
+        "body_text": "Estimado(a) {{1}}: le confirmamos por escrito el acuerdo de "
+        "pago de {{2}} a más tardar el {{3}}, por las facturas {{4}}. Si algún "
+        "dato no es correcto, por favor responda a este mensaje. Atentamente, "
+        "{{5}}.",
+        "sources": [
+            "partner_name",
+            "promised_amount",
+            "promised_date",
+            "invoice_numbers",
+            "company_name",
+        ],
+    },
+    {
+        "name": "confirmacion_promesa_pago",
+        "language": "en",
+        "body_text": "Dear {{1}}, this confirms in writing your agreement to pay "
+        "{{2}} by {{3}} for invoices {{4}}. If anything is not correct, please "
+        "reply to this message. Kind regards, {{5}}.",
+        "sources": [
+            "partner_name",
+            "promised_amount",
+            "promised_date",
+            "invoice_numbers",
+            "company_name",
+        ],
+    },
+    {
+        "name": "agradecimiento_pago",
+        "language": "es_MX",
+        "body_text": "Estimado(a) {{1}}: recibimos su pago de {{2}}. Muchas "
+        "gracias. Atentamente, {{3}}.",
+        "sources": ["partner_name", "amount_paid", "company_name"],
+    },
+    {
+        "name": "agradecimiento_pago",
+        "language": "en",
+        "body_text": "Dear {{1}}, we have received your payment of {{2}}. Thank "
+        "you very much. Kind regards, {{3}}.",
+        "sources": ["partner_name", "amount_paid", "company_name"],
+    },
+]
 # Meta's template statuses (GET message_templates), lower-cased; "missing" is
 # ours: the template is no longer listed by Meta.
 TEMPLATE_STATUSES = [
@@ -246,6 +301,90 @@ class DunningWhatsappTemplate(models.Model):
         return changes
 
     # ------------------------------------------------------------------------------
+    # Notices: promise confirmations and thank-you messages
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _create_shipped_notice_templates(self, account):
+        """Add the shipped notice templates to ``account``, not submitted yet;
+        return them (those it had already are left as they are)."""
+        existing = {
+            (t.name, t.language) for t in self.search([("account_id", "=", account.id)])
+        }
+        return self.create(
+            [
+                {
+                    "name": shipped["name"],
+                    "language": shipped["language"],
+                    "category": "utility",
+                    "status": "draft",
+                    "account_id": account.id,
+                    "body_text": shipped["body_text"],
+                    "param_ids": [
+                        Command.create({"sequence": index, "source": source})
+                        for index, source in enumerate(shipped["sources"], start=1)
+                    ],
+                }
+                for shipped in SHIPPED_NOTICE_TEMPLATES
+                if (shipped["name"], shipped["language"]) not in existing
+            ]
+        )
+
+    def _for_lang(self, lang):
+        """This template in the language closest to ``lang`` (a partner's).
+
+        Meta keeps a template's languages under one name: the one in exactly
+        ``lang`` (es_MX), else in the same language (es for es_AR: this one
+        first), else this one.
+        """
+        self.ensure_one()
+        if not lang:
+            return self
+        wanted = lang.lower()
+        siblings = self.search(
+            [
+                ("account_id", "=", self.account_id.id),
+                ("name", "=", self.name),
+                ("status", "=", "approved"),
+            ]
+        )
+
+        def rank(template):
+            code = (template.language or "").replace("-", "_").lower()
+            if code == wanted:
+                return (0, 0)
+            if code.split("_")[0] == wanted.split("_")[0]:
+                return (1, 0 if template == self else 1)
+            return (2, 0 if template == self else 1)
+
+        return min(siblings | self, key=lambda t: (*rank(t), t.id))
+
+    def _render_notice_params(self, message):
+        """The body parameters of the notice ``message``, in the template's order.
+
+        :raise UserError: a parameter whose source this kind of notice cannot
+            fill (the amount paid in a promise confirmation)
+        """
+        self.ensure_one()
+        values = message._notice_param_values()
+        params = []
+        for index, param in enumerate(self.param_ids, start=1):
+            if param.source not in values:
+                raise UserError(
+                    _(
+                        "WhatsApp template %(template)s: parameter {{%(index)s}} "
+                        "(%(param)s) cannot be filled in this message.",
+                        template=self.name,
+                        index=index,
+                        param=dict(
+                            param._fields["source"]._description_selection(self.env)
+                        )[param.source],
+                    )
+                )
+            params.append(values[param.source])
+        return params
+
+    # ------------------------------------------------------------------------------
     # Rendering
     # ------------------------------------------------------------------------------
 
@@ -320,12 +459,30 @@ class DunningWhatsappTemplateParam(models.Model):
             ("oldest_due_date", "Oldest due date"),
             ("invoice_numbers", "Invoice numbers"),
             ("company_name", "Company name"),
+            ("promised_amount", "Promised amount with currency (confirmation)"),
+            ("promised_date", "Promised date (confirmation)"),
+            ("amount_paid", "Amount paid with currency (thank-you)"),
         ],
         required=True,
+        help="Where the text of this parameter comes from. The promised amount "
+        "and date fill only the confirmation of a payment promise, the amount "
+        "paid only the thank-you after a payment (the total of the invoices the "
+        "payment settled); the other sources fill every message.",
     )
 
     def _render(self, reminder):
         self.ensure_one()
+        if self.source in NOTICE_SOURCES:
+            raise UserError(
+                _(
+                    "WhatsApp template %(template)s: the %(param)s fills only a "
+                    "promise confirmation or a thank-you, not a reminder.",
+                    template=self.template_id.name,
+                    param=dict(self._fields["source"]._description_selection(self.env))[
+                        self.source
+                    ],
+                )
+            )
         invoices = reminder._get_template_invoices()
         if self.source == "partner_name":
             return reminder.partner_id.name or ""

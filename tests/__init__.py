@@ -22,3 +22,4 @@ from . import test_payment_plan
 from . import test_interaction
 from . import test_worklist
 from . import test_collector_report
+from . import test_whatsapp_notice

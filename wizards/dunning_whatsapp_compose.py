@@ -166,23 +166,8 @@ class DunningWhatsappCompose(models.TransientModel):
             )
         )
         self.env["dunning.reminder"]._commit_between_batches()
-        account._pace()
-        client = account._get_client()
-        try:
-            if template:
-                result = client.send_template(
-                    partner.whatsapp_number,
-                    template.name,
-                    template.language,
-                    params,
-                    url_button_suffix=url_suffix,
-                    callback_data=reference,
-                )
-            else:
-                result = client.send_text(
-                    partner.whatsapp_number, body, callback_data=reference
-                )
-        except wa.RecipientRateLimitError:
+        error = message._call_provider(params, url_suffix)
+        if isinstance(error, wa.RecipientRateLimitError):
             message.unlink()  # refused by Meta: it never left
             return self._notify(
                 "warning",
@@ -191,7 +176,7 @@ class DunningWhatsappCompose(models.TransientModel):
                     "customer: wait a moment and send it again."
                 ),
             )
-        except wa.UncertainError as error:
+        if isinstance(error, wa.UncertainError):
             note = _(
                 "The WhatsApp message may have reached the customer (%(error)s): it "
                 "is not sent again; its status will come from WhatsApp.",
@@ -199,9 +184,8 @@ class DunningWhatsappCompose(models.TransientModel):
             )
             message._log_chat(note)
             return self._notify("warning", note)
-        except wa.AccountError as error:
-            message.unlink()
-            account._pause(str(error))
+        if isinstance(error, wa.AccountError):
+            message.unlink()  # the account is paused already
             return self._notify(
                 "danger",
                 _(
@@ -209,19 +193,11 @@ class DunningWhatsappCompose(models.TransientModel):
                     error=error,
                 ),
             )
-        except wa.TerminalError as error:
-            message.write(
-                {
-                    "state": "failed",
-                    "failed_at": now,
-                    "error_code": error.code or 0,
-                    "error_title": error.title,
-                }
-            )
+        if isinstance(error, wa.TerminalError):
             note = _("WhatsApp refused the message: %(error)s", error=error)
             message._log_chat(note)
             return self._notify("danger", note)
-        except wa.WhatsAppError as error:
+        if error:
             message.unlink()
             return self._notify(
                 "danger",
@@ -231,14 +207,6 @@ class DunningWhatsappCompose(models.TransientModel):
                     error=error,
                 ),
             )
-        message.write(
-            {
-                "wamid": result.wamid,
-                "wa_id": result.wa_id,
-                "state": "sent",
-                "sent_at": now,
-            }
-        )
         # The message is in the chatter already, its status kept current
         # (dunning.whatsapp.message._chatter_sync).
         return self._notify("success", _("Message sent to WhatsApp."))
