@@ -345,6 +345,8 @@ def load(env, whatsapp_url=None):
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
     load_promises(env, customers, invoices, collector)
+    if whatsapp_url:
+        load_whatsapp_promise(env, customers, collector)
     load_calls(env, collector, customers)
     reminders = env["dunning.reminder"].search([])
     print(
@@ -384,6 +386,9 @@ def load_promises(env, customers, invoices, collector):
         note="Pago con transferencia en cuanto reciba el pago de su cliente.",
         user_id=collector.id,
     )
+    # Its WhatsApp confirmation leaves before the payment (inside the contact
+    # hours; else it waits for them, and the kept promise cancels it).
+    env["dunning.whatsapp.message"]._cron_send_notices()
     env["account.payment.register"].with_context(
         active_model="account.move", active_ids=kept_invoice.ids
     ).create({}).action_create_payments()
@@ -489,6 +494,22 @@ def load_whatsapp(env, url, customers):
     policy.level_ids.filtered(
         lambda level: level.offset_days in DEMO_WHATSAPP_LEVELS
     ).write({"channel_whatsapp": True, "whatsapp_template_id": template.id})
+    # The shipped templates of the promise confirmation and the thank-you, as
+    # the sandbox approved them: both go by email and by WhatsApp.
+    notices = env["dunning.whatsapp.template"]._create_shipped_notice_templates(account)
+    notices.status = "approved"
+
+    def notice(name):
+        return notices.filtered(lambda t: t.name == name and t.language == "es_MX")
+
+    policy.write(
+        {
+            "promise_confirm_whatsapp": True,
+            "promise_whatsapp_template_id": notice("confirmacion_promesa_pago").id,
+            "thank_you_whatsapp": True,
+            "thank_you_whatsapp_template_id": notice("agradecimiento_pago").id,
+        }
+    )
 
     now = fields.Datetime.now()
     for index, mobile, consent in DEMO_WHATSAPP_CUSTOMERS:
@@ -505,6 +526,47 @@ def load_whatsapp(env, url, customers):
             )
         customers[index].write(values)
     return account
+
+
+def load_whatsapp_promise(env, customers, collector=None):
+    """A promise the first WhatsApp customer made by WhatsApp, confirmed to them
+    by WhatsApp (now, or when their contact hours open)."""
+    from datetime import timedelta
+
+    from odoo import fields
+
+    customer = customers[DEMO_WHATSAPP_CUSTOMERS[0][0]]
+    today = fields.Date.context_today(customer)
+    invoices = env["account.move"].search(
+        [
+            ("partner_id", "=", customer.id),
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+            ("invoice_date_due", "<", today),
+        ],
+        order="invoice_date_due, id",
+    )
+    invoice = invoices.filtered(
+        lambda m: not m.dunning_promise_ids.filtered(lambda p: p.state == "open")
+    )[:1]
+    if not invoice:
+        return
+    values = {"user_id": collector.id} if collector else {}
+    promise = env["dunning.promise"]._dunning_register(
+        customer,
+        invoice,
+        invoice.amount_residual,
+        today + timedelta(days=5),
+        "whatsapp",
+        note="Escribió por WhatsApp: paga el total en cuanto cobre a su cliente.",
+        **values,
+    )
+    env["dunning.whatsapp.message"]._cron_send_notices()
+    message = env["dunning.whatsapp.message"].search(
+        [("promise_id", "=", promise.id)], limit=1
+    )
+    print(f"Demo WhatsApp confirmation of a promise: {message.state}")
 
 
 def load_whatsapp_into_existing(env, url):
@@ -548,6 +610,7 @@ def load_whatsapp_into_existing(env, url):
         .create({"level_id": level.id, "channel": "whatsapp"})
     )
     wizard.action_send()
+    load_whatsapp_promise(env, customers)
 
 
 # customer index, days ago, hour (UTC), outcome code, minutes, note

@@ -91,7 +91,68 @@ TEMPLATES = [
                 ],
             },
         ],
-    }
+    },
+    # The add-on's shipped notice templates (SHIPPED_NOTICE_TEMPLATES in
+    # models/dunning_whatsapp_template.py), as Meta lists them once approved.
+    {
+        "id": "300000000000004",
+        "name": "confirmacion_promesa_pago",
+        "language": "es_MX",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Estimado(a) {{1}}: le confirmamos por escrito el acuerdo "
+                "de pago de {{2}} a más tardar el {{3}}, por las facturas {{4}}. "
+                "Si algún dato no es correcto, por favor responda a este mensaje. "
+                "Atentamente, {{5}}.",
+            }
+        ],
+    },
+    {
+        "id": "300000000000005",
+        "name": "confirmacion_promesa_pago",
+        "language": "en",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Dear {{1}}, this confirms in writing your agreement to pay "
+                "{{2}} by {{3}} for invoices {{4}}. If anything is not correct, "
+                "please reply to this message. Kind regards, {{5}}.",
+            }
+        ],
+    },
+    {
+        "id": "300000000000006",
+        "name": "agradecimiento_pago",
+        "language": "es_MX",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Estimado(a) {{1}}: recibimos su pago de {{2}}. Muchas "
+                "gracias. Atentamente, {{3}}.",
+            }
+        ],
+    },
+    {
+        "id": "300000000000007",
+        "name": "agradecimiento_pago",
+        "language": "en",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Dear {{1}}, we have received your payment of {{2}}. Thank "
+                "you very much. Kind regards, {{3}}.",
+            }
+        ],
+    },
 ]
 
 _VERSION = re.compile(r"v\d+\.\d+")

@@ -1,13 +1,22 @@
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 from odoo.tools import format_date, mute_logger
 
+from ..models.dunning_whatsapp_template import SHIPPED_NOTICE_TEMPLATES
 from ..services.whatsapp_client import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
+
+_SCRIPTS = str(Path(__file__).resolve().parents[1] / "scripts")
+if _SCRIPTS not in sys.path:
+    sys.path.insert(0, _SCRIPTS)
+
+import whatsapp_sandbox  # noqa: E402
 
 # Tuesday noon in Mexico City (18:00 UTC): inside the customer's contact window.
 NOW = datetime(2026, 11, 24, 18, 0)
@@ -453,3 +462,16 @@ class TestNoticeTemplates(NoticeCommon):
         self.assertEqual(reminder.state, "failed")
         self.assertIn("fills only a promise confirmation", reminder.error_message)
         self.assertFalse(self.graph.sends)
+
+    def test_the_demo_sandbox_approved_the_shipped_templates_as_shipped(self):
+        approved = {
+            (t["name"], t["language"]): next(
+                c["text"] for c in t["components"] if c["type"] == "BODY"
+            )
+            for t in whatsapp_sandbox.TEMPLATES
+            if t["status"] == "APPROVED"
+        }
+        for shipped in SHIPPED_NOTICE_TEMPLATES:
+            self.assertEqual(
+                approved[(shipped["name"], shipped["language"])], shipped["body_text"]
+            )

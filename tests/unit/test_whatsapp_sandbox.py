@@ -197,8 +197,15 @@ def test_phone_number_and_templates_for_test_connection_and_sync(sandbox):
     assert info.id == sandbox_module.PHONE_NUMBER_ID
     assert info.display_phone_number == sandbox_module.DISPLAY_PHONE_NUMBER
     assert "sandbox" in info.verified_name
-    (template,) = client(sandbox).list_templates(sandbox_module.WABA_ID)
-    assert (template.name, template.language) == ("recordatorio_pago_v1", "es_MX")
+    templates = client(sandbox).list_templates(sandbox_module.WABA_ID)
+    assert {(t.name, t.language) for t in templates} == {
+        ("recordatorio_pago_v1", "es_MX"),
+        ("confirmacion_promesa_pago", "es_MX"),
+        ("confirmacion_promesa_pago", "en"),
+        ("agradecimiento_pago", "es_MX"),
+        ("agradecimiento_pago", "en"),
+    }
+    template = next(t for t in templates if t.name == "recordatorio_pago_v1")
     assert template.status == "APPROVED"
     assert template.category == "UTILITY"
     assert template.body_param_count == len(BODY_PARAMS)
