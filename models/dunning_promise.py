@@ -337,16 +337,39 @@ class DunningPromise(models.Model):
                 continue
             if not instalment._contact_window_open(now):
                 continue
+            by_whatsapp = bool(policy and policy.promise_confirm_whatsapp)
             recipient = instalment._get_confirmation_recipient()
-            if not recipient.email:
+            if not recipient.email and not by_whatsapp:
                 continue
-            mail_id = template.sudo().send_mail(
-                instalment.id,
-                email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
-            )
-            mail = self.env["mail.mail"].sudo().browse(mail_id)
-            instalment._message_log(body=mail.body_html, subject=mail.subject)
+            if recipient.email:
+                mail_id = template.sudo().send_mail(
+                    instalment.id,
+                    email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
+                )
+                mail = self.env["mail.mail"].sudo().browse(mail_id)
+                instalment._message_log(body=mail.body_html, subject=mail.subject)
+            if by_whatsapp:
+                instalment._send_instalment_whatsapp()
             instalment.reminder_sent_at = now
+
+    def _send_instalment_whatsapp(self):
+        """Remind the instalment by WhatsApp too, with the policy's confirmation
+        template (the amount and the date of this instalment); the email went
+        already, so a failure is only logged."""
+        self.ensure_one()
+        message, reason = self.env["dunning.whatsapp.message"]._notice_queue(
+            "instalment_reminder",
+            self.partner_id,
+            self.company_id,
+            self.policy_id.promise_whatsapp_template_id,
+            promise_id=self.id,
+        )
+        if reason:
+            self._message_log(
+                body=_(
+                    "No WhatsApp reminder of the instalment: %(reason)s", reason=reason
+                )
+            )
 
     def _contact_window_open(self, now):
         """Whether the customer may be contacted at ``now`` under the policy."""

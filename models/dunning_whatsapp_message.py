@@ -125,12 +125,14 @@ class DunningWhatsappMessage(models.Model):
         [
             ("promise_confirmation", "Promise confirmation"),
             ("thank_you", "Thank-you"),
+            ("instalment_reminder", "Instalment reminder"),
         ],
         readonly=True,
         index="btree_not_null",
-        help="A message that is not a reminder: the written confirmation of a "
-        "payment promise, or the thanks after a payment. It waits here, "
-        "scheduled, until the customer's contact window opens.",
+        help="A message that is not a collection reminder: the written "
+        "confirmation of a payment promise, the reminder of a payment plan "
+        "instalment, or the thanks after a payment. It waits here, scheduled, "
+        "until the customer's contact window opens.",
     )
     promise_id = fields.Many2one(
         "dunning.promise",
@@ -683,7 +685,7 @@ class DunningWhatsappMessage(models.Model):
     def _notice_send_checked(self, now):
         self.ensure_one()
         promise = self.promise_id
-        if self.notice_type == "promise_confirmation" and (
+        if self.notice_type in ("promise_confirmation", "instalment_reminder") and (
             not promise or promise.state != "open"
         ):
             self._notice_cancel(_("The promise is no longer open."))
@@ -790,6 +792,14 @@ class DunningWhatsappMessage(models.Model):
         self.ensure_one()
         if self.notice_type == "promise_confirmation" and self.promise_id:
             self.promise_id.sudo()._on_whatsapp_confirmation_failed(reason)
+        elif self.notice_type == "instalment_reminder" and self.promise_id:
+            # The instalment's email reminder went already.
+            self.promise_id.sudo()._message_log(
+                body=_(
+                    "No WhatsApp reminder of the instalment: %(reason)s",
+                    reason=reason,
+                )
+            )
         elif self.notice_type == "thank_you" and self.notice_move_ids:
             self.notice_move_ids.sudo()._dunning_thank_whatsapp_failed(
                 self.partner_id, reason

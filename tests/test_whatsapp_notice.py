@@ -405,6 +405,48 @@ class TestThankYouWhatsApp(NoticeCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestInstalmentReminderWhatsApp(NoticeCommon):
+    def test_instalment_reminded_by_email_and_whatsapp(self):
+        self.wa_policy.plan_reminder_days = 3
+        invoice = self.create_invoice(
+            self.wa_customer, due=TUESDAY - timedelta(days=10), amount=2000.0
+        )
+        with freeze_time(NOW):
+            plan = self.env["dunning.payment.plan"]._dunning_create(
+                self.wa_customer,
+                invoice,
+                [
+                    (TUESDAY + timedelta(days=9), 1000.0),
+                    (TUESDAY + timedelta(days=39), 1000.0),
+                ],
+                confirm=False,
+            )
+        first = plan._get_instalments()[0]
+        day = NOW + timedelta(days=6)
+        cron = self.env.ref("account_dunning.ir_cron_promise_check").sudo()
+        with freeze_time(day):
+            cron.method_direct_trigger()
+        self.assertTrue(first.reminder_sent_at)
+        self.assertEqual(len(self.mails(self.wa_customer)), 1)
+        message = self.notices("instalment_reminder")
+        self.assertEqual(message.promise_id, first)
+        self.send_notices(at=day)
+        parameters = self.graph.sends[0]["json"]["template"]["components"][0][
+            "parameters"
+        ]
+        self.assertEqual(
+            parameters[2]["text"],
+            format_date(self.env, TUESDAY + timedelta(days=9), lang_code="es_MX"),
+        )
+        self.assertEqual(message.state, "sent")
+        self.assertIn("Status: Sent", self.chatter(first))
+        # Once only.
+        with freeze_time(day + timedelta(days=1)):
+            cron.method_direct_trigger()
+        self.assertEqual(len(self.notices("instalment_reminder")), 1)
+
+
+@tagged("post_install", "-at_install")
 class TestNoticeTemplates(NoticeCommon):
     def test_shipped_templates_added_once_with_their_parameters(self):
         account = self.env["dunning.whatsapp.account"].create(
