@@ -302,6 +302,14 @@ class DunningWhatsappMessage(models.Model):
                 "WhatsApp message sent by %(user)s to the customer",
                 user=self.user_id.name,
             )
+        elif self.notice_type:
+            # Queued until the contact window opens: not "sent" yet.
+            notices = dict(self._fields["notice_type"]._description_selection(self.env))
+            title = _(
+                "WhatsApp %(notice)s to the customer (%(template)s)",
+                notice=notices[self.notice_type].lower(),
+                template=self.template_id.name,
+            )
         elif self.template_id:
             title = _(
                 "WhatsApp message %(template)s sent to the customer",

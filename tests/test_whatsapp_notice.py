@@ -197,6 +197,11 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
             .search([("cron_id", "=", cron.id), ("call_at", "=", OPENING)])
         )
         self.assertIn("scheduled for", self.chatter(promise))
+        self.assertIn(
+            "WhatsApp promise confirmation to the customer "
+            "(confirmacion_promesa_pago)</strong> · Status: Scheduled",
+            self.chatter(promise),
+        )
         self.send_notices(at=EARLY + timedelta(hours=1))
         self.assertFalse(self.graph.sends)
         self.send_notices(at=OPENING)
