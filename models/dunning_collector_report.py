@@ -12,8 +12,9 @@ class DunningCollectorReport(models.Model):
     ``amount_collected``: the payments reconciled with the customer's invoices of
     that company and dated from the contact's day to seven days after it. A
     payment that follows several contacts counts once, for the latest contact
-    before it, so that the amounts add up per collector. Promises add rows of
-    their own (made / kept / broken) once payment promises exist.
+    before it, so that the amounts add up per collector. Each promise adds a row
+    of its own for the collector who obtained it (made / kept / partial /
+    broken), dated when it was made.
     """
 
     _name = "dunning.collector.report"
@@ -31,6 +32,9 @@ class DunningCollectorReport(models.Model):
     amount_collected = fields.Monetary(string="Collected within 7 Days", readonly=True)
     promise_count = fields.Integer(string="Promises Made", readonly=True)
     promise_kept_count = fields.Integer(string="Promises Kept", readonly=True)
+    promise_partial_count = fields.Integer(
+        string="Promises Partially Kept", readonly=True
+    )
     promise_broken_count = fields.Integer(string="Promises Broken", readonly=True)
     promise_amount = fields.Monetary(string="Amount Promised", readonly=True)
 
@@ -45,15 +49,28 @@ class DunningCollectorReport(models.Model):
         )
 
     def _promise_query(self):
-        """Promises per collector; empty until payment promises exist."""
+        """One row per promise, for the collector who obtained it (its
+        ``user_id``), dated when it was made. Withdrawn promises (cancelled by
+        hand, or with the rest of a broken plan) are left out."""
         return SQL(
-            """SELECT NULL::bigint AS id, NULL::timestamp AS date,
-                      NULL::int AS user_id, NULL::int AS partner_id,
-                      NULL::int AS company_id, NULL::int AS outcome_id,
+            """SELECT promise.id::bigint * 2 + 1 AS id,
+                      promise.create_date AS date,
+                      promise.user_id, promise.partner_id, promise.company_id,
+                      log.outcome_id,
                       0 AS contact_count, 0::numeric AS amount_collected,
-                      0 AS promise_count, 0 AS promise_kept_count,
-                      0 AS promise_broken_count, 0::numeric AS promise_amount
-                WHERE FALSE"""
+                      1 AS promise_count,
+                      (promise.state = 'kept')::int AS promise_kept_count,
+                      (promise.state = 'partial')::int AS promise_partial_count,
+                      (promise.state = 'broken')::int AS promise_broken_count,
+                      promise.amount AS promise_amount
+                 FROM dunning_promise promise
+                 LEFT JOIN LATERAL (
+                      SELECT interaction.outcome_id
+                        FROM dunning_interaction interaction
+                       WHERE interaction.promise_id = promise.id
+                       LIMIT 1
+                 ) log ON TRUE
+                WHERE promise.state != 'cancelled'"""
         )
 
     def _query(self):
@@ -106,7 +123,8 @@ class DunningCollectorReport(models.Model):
                    1 AS contact_count,
                    COALESCE(SUM(credited.amount), 0) AS amount_collected,
                    0 AS promise_count, 0 AS promise_kept_count,
-                   0 AS promise_broken_count, 0::numeric AS promise_amount
+                   0 AS promise_partial_count, 0 AS promise_broken_count,
+                   0::numeric AS promise_amount
               FROM contact
               LEFT JOIN credited ON credited.contact_id = contact.id
           GROUP BY contact.id, contact.date, contact.user_id, contact.partner_id,

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 INTERACTION_CHANNELS = [
     ("call", "Phone call"),
@@ -8,6 +8,14 @@ INTERACTION_CHANNELS = [
     ("visit", "Visit"),
     ("other", "Other"),
 ]
+# The promise's channel (dunning.promise.channel) for a contact's channel.
+PROMISE_CHANNEL_OF = {
+    "call": "phone",
+    "whatsapp": "whatsapp",
+    "email": "email",
+    "visit": "in_person",
+    "other": "other",
+}
 
 
 class DunningInteraction(models.Model):
@@ -78,6 +86,17 @@ class DunningInteraction(models.Model):
     )
     callback_at = fields.Datetime(string="Call Back At")
     activity_id = fields.Many2one("mail.activity", readonly=True, copy=False)
+    promise_id = fields.Many2one(
+        "dunning.promise",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+        help="The payment promise agreed on this contact (the first instalment "
+        "of a payment plan).",
+    )
+    plan_id = fields.Many2one(related="promise_id.plan_id", string="Payment Plan")
 
     @api.constrains("outcome_id", "identity_confirmed", "third_party")
     def _check_identity(self):
@@ -154,21 +173,49 @@ class DunningInteraction(models.Model):
         return self._open_promise_wizard("dunning.payment.plan.create")
 
     def _open_promise_wizard(self, model):
-        if model not in self.env:
-            raise ValidationError(
-                _("Payment promises and plans are not available in this database.")
-            )
+        """The promise (or plan) wizard pre-filled from this contact; the promise
+        it registers is linked back here."""
+        context = {
+            "default_interaction_id": self.id,
+            "default_partner_id": self.partner_id.id,
+            "default_company_id": self.company_id.id,
+        }
+        if self.move_ids:
+            context["default_move_ids"] = self.move_ids.ids
+        if model == "dunning.promise.create":
+            context["default_source"] = "call"
+            context["default_note"] = self.note or False
+            context["default_channel"] = PROMISE_CHANNEL_OF.get(self.channel, "other")
         return {
             "type": "ir.actions.act_window",
             "res_model": model,
             "view_mode": "form",
             "target": "new",
-            "context": {
-                "default_partner_id": self.partner_id.id,
-                "default_move_ids": self.move_ids.ids,
-                "dunning_interaction_id": self.id,
-            },
+            "context": context,
         }
+
+    def action_register_promise(self):
+        """Register the promise (or plan) of a contact whose wizard was closed
+        before it was saved."""
+        self.ensure_one()
+        if self.outcome_action not in ("promise", "plan"):
+            raise UserError(
+                _(
+                    'The outcome "%(outcome)s" is not a payment promise.',
+                    outcome=self.outcome_id.name,
+                )
+            )
+        if self.promise_id:
+            raise UserError(_("A promise is already linked to this contact."))
+        # The promise will be linked here: only who may change this log may do it.
+        self.check_access("write")
+        return self._run_next_step()
+
+    def _link_promise(self, promise):
+        """Link the promise agreed on this contact (called by the wizards)."""
+        self.ensure_one()
+        self.check_access("write")
+        self.promise_id = promise
 
     def _step_resend_invoice(self, **kwargs):
         """Email the invoices again and restart their collection ladder.

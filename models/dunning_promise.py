@@ -166,6 +166,9 @@ class DunningPromise(models.Model):
         copy=False,
         help="When the reminder of this instalment, a few days before its date, left.",
     )
+    interaction_ids = fields.One2many(
+        "dunning.interaction", "promise_id", string="Contacts", readonly=True
+    )
     # Partial reconciliations are numbered in order of creation: those above this
     # mark were made after the promise, whatever the dates of their lines.
     reconcile_watermark = fields.Integer(readonly=True, copy=False)

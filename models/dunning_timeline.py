@@ -1,5 +1,12 @@
 from odoo import _, api, fields, models, tools
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
+
+PROMISE_RESULTS = [
+    ("kept", "Kept"),
+    ("partial", "Partially kept"),
+    ("broken", "Broken"),
+    ("cancelled", "Cancelled"),
+]
 
 TIMELINE_KINDS = [
     ("reminder", "Reminder"),
@@ -33,6 +40,12 @@ class DunningTimeline(models.Model):
     user_id = fields.Many2one("res.users", string="By", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     amount = fields.Monetary(readonly=True)
+    promise_state = fields.Selection(
+        PROMISE_RESULTS,
+        string="Promise Result",
+        readonly=True,
+        help="On the row of a settled promise: how it ended.",
+    )
     description = fields.Char(compute="_compute_description")
 
     def init(self):
@@ -45,22 +58,13 @@ class DunningTimeline(models.Model):
             )
         )
 
-    def _promise_query(self):
-        """The customer's promises; empty until payment promises exist."""
-        return SQL(
-            """SELECT NULL::bigint AS id, NULL::int AS partner_id,
-                      NULL::int AS company_id, NULL::timestamp AS date,
-                      NULL::varchar AS kind, NULL::varchar AS res_model,
-                      NULL::int AS res_id, NULL::int AS user_id,
-                      NULL::int AS currency_id, NULL::numeric AS amount
-                WHERE FALSE"""
-        )
-
     def _query(self):
-        # Ids: the source id times 4 plus the kind's rank keeps them unique.
+        # Ids: the source id times 8 plus the row's rank keeps them unique.
+        # Payments and settlements are known to the day only: they are placed at
+        # noon, a settlement a minute after the payments that settled it.
         return SQL(
             """
-            SELECT reminder.id::bigint * 4 AS id,
+            SELECT reminder.id::bigint * 8 AS id,
                    reminder.partner_id, reminder.company_id,
                    COALESCE(reminder.sent_at, reminder.scheduled_at) AS date,
                    'reminder'::varchar AS kind,
@@ -68,24 +72,38 @@ class DunningTimeline(models.Model):
                    reminder.id AS res_id,
                    reminder.user_id,
                    reminder.currency_id,
-                   reminder.amount_due AS amount
+                   reminder.amount_due AS amount,
+                   NULL::varchar AS promise_state
               FROM dunning_reminder reminder
              WHERE reminder.state NOT IN ('cancelled')
              UNION ALL
-            SELECT log.id::bigint * 4 + 1, log.partner_id, log.company_id, log.date,
+            SELECT log.id::bigint * 8 + 1, log.partner_id, log.company_id, log.date,
                    'contact', 'dunning.interaction', log.id, log.user_id,
-                   NULL, NULL
+                   NULL, NULL, NULL
               FROM dunning_interaction log
              UNION ALL
-            (%(promises)s)
+            SELECT promise.id::bigint * 8 + 2, promise.partner_id,
+                   promise.company_id, promise.create_date,
+                   'promise', 'dunning.promise', promise.id, promise.user_id,
+                   promise.currency_id, promise.amount, NULL
+              FROM dunning_promise promise
              UNION ALL
-            SELECT payment_move.id::bigint * 4 + 3,
+            SELECT promise.id::bigint * 8 + 3, promise.partner_id,
+                   promise.company_id,
+                   promise.date_settled::timestamp + interval '12 hours 1 minute',
+                   'promise', 'dunning.promise', promise.id, promise.user_id,
+                   promise.currency_id, promise.amount_paid, promise.state
+              FROM dunning_promise promise
+             WHERE promise.state != 'open' AND promise.date_settled IS NOT NULL
+             UNION ALL
+            SELECT payment_move.id::bigint * 8 + 4,
                    invoice.commercial_partner_id, invoice.company_id,
                    MAX(payment_move.date)::timestamp + interval '12 hours',
                    'payment', 'account.move', payment_move.id,
                    NULL,
                    MAX(company.currency_id),
-                   SUM(partial.amount)
+                   SUM(partial.amount),
+                   NULL
               FROM account_partial_reconcile partial
               JOIN account_move_line invoice_line
                 ON invoice_line.id = partial.debit_move_id
@@ -97,11 +115,10 @@ class DunningTimeline(models.Model):
              WHERE invoice.move_type = 'out_invoice'
                AND payment_move.move_type = 'entry'
           GROUP BY payment_move.id, invoice.commercial_partner_id, invoice.company_id
-            """,
-            promises=self._promise_query(),
+            """
         )
 
-    @api.depends("res_model", "res_id", "kind", "amount")
+    @api.depends("res_model", "res_id", "kind", "amount", "promise_state")
     def _compute_description(self):
         by_model = {}
         for row in self:
@@ -132,4 +149,29 @@ class DunningTimeline(models.Model):
             return source._chatter_summary()
         if self.kind == "payment":
             return _("Payment %(reference)s", reference=source.name)
+        if self.kind == "promise":
+            return self._describe_promise(source)
         return source.display_name
+
+    def _describe_promise(self, promise):
+        currency = promise.currency_id
+        values = {
+            "amount": currency.format(promise.amount),
+            "paid": currency.format(promise.amount_paid),
+            "date": format_date(self.env, promise.date_promised),
+        }
+        if not self.promise_state:
+            if promise.plan_id:
+                return _("Payment plan instalment: %(amount)s by %(date)s", **values)
+            return _("Promised to pay %(amount)s by %(date)s", **values)
+        if self.promise_state == "kept":
+            return _("Promise kept: %(amount)s due by %(date)s", **values)
+        if self.promise_state == "partial":
+            return _(
+                "Promise partially kept: %(paid)s paid of the %(amount)s due by "
+                "%(date)s",
+                **values,
+            )
+        if self.promise_state == "broken":
+            return _("Promise broken: %(amount)s due by %(date)s not paid", **values)
+        return _("Promise cancelled: %(amount)s by %(date)s", **values)

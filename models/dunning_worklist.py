@@ -2,6 +2,8 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..services.timezones import is_valid_timezone
+
 NEXT_STEPS = [
     ("broken_promise", "Broken promise: agree a new date"),
     ("callback", "Call back as agreed"),
@@ -9,20 +11,26 @@ NEXT_STEPS = [
     ("retry", "Unanswered: try again or write"),
     ("follow_up", "Follow up the overdue invoices"),
 ]
+REASONS = [
+    ("broken_promise", "Broken promise"),
+    ("callback", "Call-back due"),
+    ("overdue", "Overdue"),
+]
 
 
 class DunningWorklist(models.Model):
     """My collections: the customers a collector should contact today.
 
-    A read-only SQL view, computed when read, one row per customer and company:
-    customers with overdue open invoices (not excluded, not paused, not only
-    under dispute) that nobody contacted today, customers whose agreed call-back
-    is due, and customers who broke a promise. Broken promises come first, then
-    the overdue amount times the days late.
+    A read-only model over a query run when read, one row per customer and
+    company: customers with overdue open invoices (not excluded, not paused; the
+    invoices under an open promise until its grace date or under an open
+    dispute do not count), customers whose agreed call-back is due, and
+    customers who broke a promise and have not been reached since. Broken
+    promises come first, then the overdue amount times the days late.
 
-    "Today" is the database's UTC date: a view cannot take parameters, and the
-    ORM alternative (stored fields on res.partner) would have to be recomputed
-    for every customer every night.
+    "Today" is the reader's date (the context's or the user's time zone): the
+    query is built for each read (``_table_query``) rather than stored as a SQL
+    view, which could only use the database's UTC clock.
     """
 
     _name = "dunning.worklist"
@@ -30,6 +38,41 @@ class DunningWorklist(models.Model):
     _auto = False
     _order = "broken_promise desc, priority desc, partner_id"
     _rec_name = "partner_id"
+    _depends = {
+        "account.move": [
+            "amount_residual",
+            "amount_residual_signed",
+            "commercial_partner_id",
+            "company_id",
+            "dunning_dispute_id",
+            "dunning_excluded",
+            "invoice_date_due",
+            "move_type",
+            "payment_state",
+            "state",
+        ],
+        "dunning.interaction": [
+            "callback_at",
+            "company_id",
+            "counts_as_contact",
+            "date",
+            "outcome_id",
+            "partner_id",
+        ],
+        "dunning.promise": [
+            "company_id",
+            "date_grace",
+            "date_settled",
+            "move_ids",
+            "partner_id",
+            "state",
+        ],
+        "res.partner": [
+            "dunning_collector_id",
+            "dunning_excluded",
+            "dunning_paused_until",
+        ],
+    }
 
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -39,7 +82,20 @@ class DunningWorklist(models.Model):
     invoice_count = fields.Integer(string="Overdue Invoices", readonly=True)
     max_days_late = fields.Integer(string="Days Late", readonly=True)
     priority = fields.Float(readonly=True, help="Overdue amount × days late.")
-    broken_promise = fields.Boolean(readonly=True)
+    broken_promise = fields.Boolean(string="Promise Broken", readonly=True)
+    promise_id = fields.Many2one(
+        "dunning.promise",
+        string="Broken Promise",
+        readonly=True,
+        help="The latest promise the customer broke and nobody discussed with "
+        "them since.",
+    )
+    reason = fields.Selection(
+        REASONS,
+        string="Why",
+        readonly=True,
+        help="Why the customer is on the list today.",
+    )
     callback_at = fields.Datetime(string="Call Back At", readonly=True)
     last_contact_date = fields.Datetime(
         string="Last Contact",
@@ -75,26 +131,30 @@ class DunningWorklist(models.Model):
             row.whatsapp_url = number and f"https://wa.me/{number.lstrip('+')}"
 
     def init(self):
+        # Until 18.0.1.0.0 the list was a SQL view with the database's date.
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._query(),
+
+    @property
+    def _table_query(self):
+        tz = self.env.context.get("tz") or self.env.user.tz
+        return self._query(
+            fields.Date.context_today(self), tz if is_valid_timezone(tz) else "UTC"
+        )
+
+    def _query(self, today, tz):
+        """The list as of ``today`` (a date) in the time zone ``tz``: the
+        contact log's timestamps (UTC) are compared in that zone."""
+
+        def local_date(column):
+            return SQL(
+                "(%s AT TIME ZONE 'UTC' AT TIME ZONE params.tz)::date",
+                SQL(column),
             )
-        )
 
-    def _broken_promise_query(self):
-        """Customers with a promise broken since their last contact."""
-        return SQL(
-            "SELECT NULL::int AS partner_id, NULL::int AS company_id WHERE FALSE"
-        )
-
-    def _query(self):
         return SQL(
             """
             WITH params AS (
-                SELECT (now() AT TIME ZONE 'UTC')::date AS today
+                SELECT %(today)s::date AS today, %(tz)s::varchar AS tz
             ),
             overdue AS (
                 SELECT move.commercial_partner_id AS partner_id,
@@ -110,6 +170,17 @@ class DunningWorklist(models.Model):
                    AND move.amount_residual > 0
                    AND move.invoice_date_due < params.today
                    AND move.dunning_excluded IS NOT TRUE
+                   AND move.dunning_dispute_id IS NULL
+                   -- On hold: the customer promised to pay it.
+                   AND NOT EXISTS (
+                        SELECT 1
+                          FROM dunning_promise_account_move_rel rel
+                          JOIN dunning_promise promise
+                            ON promise.id = rel.promise_id
+                         WHERE rel.move_id = move.id
+                           AND promise.state = 'open'
+                           AND promise.date_grace >= params.today
+                   )
               GROUP BY move.commercial_partner_id, move.company_id
             ),
             last_log AS (
@@ -134,15 +205,46 @@ class DunningWorklist(models.Model):
                  WHERE last_contact.date IS NULL OR log.date > last_contact.date
               GROUP BY log.partner_id, log.company_id
             ),
-            broken AS (%(broken)s),
+            broken AS (
+                -- The latest broken promise with invoices still open, when the
+                -- debtor was not reached on or after the day it was found broken.
+                SELECT DISTINCT ON (promise.partner_id, promise.company_id)
+                       promise.partner_id, promise.company_id,
+                       promise.id AS promise_id
+                  FROM dunning_promise promise
+                  LEFT JOIN last_contact
+                    ON last_contact.partner_id = promise.partner_id
+                   AND last_contact.company_id = promise.company_id
+                 CROSS JOIN params
+                 WHERE promise.state = 'broken'
+                   AND (last_contact.date IS NULL
+                        OR %(contact_day)s < promise.date_settled)
+                   AND EXISTS (
+                        SELECT 1
+                          FROM dunning_promise_account_move_rel rel
+                          JOIN account_move move ON move.id = rel.move_id
+                         WHERE rel.promise_id = promise.id
+                           AND move.state = 'posted'
+                           AND move.payment_state IN ('not_paid', 'partial')
+                           AND move.amount_residual > 0
+                   )
+              ORDER BY promise.partner_id, promise.company_id,
+                       promise.date_settled DESC, promise.id DESC
+            ),
+            flags AS (
+                SELECT last_log.partner_id, last_log.company_id,
+                       %(callback_day)s <= params.today AS callback_due,
+                       %(log_day)s >= params.today AS handled_today,
+                       last_log.callback_at > last_log.date
+                           AND %(callback_day)s > params.today AS callback_later
+                  FROM last_log CROSS JOIN params
+            ),
             candidate AS (
                 SELECT partner_id, company_id FROM overdue
                  UNION
                 SELECT partner_id, company_id FROM broken
                  UNION
-                SELECT last_log.partner_id, last_log.company_id
-                  FROM last_log CROSS JOIN params
-                 WHERE last_log.callback_at::date <= params.today
+                SELECT partner_id, company_id FROM flags WHERE callback_due
             )
             SELECT candidate.partner_id::bigint * 100000 + candidate.company_id AS id,
                    candidate.partner_id,
@@ -155,14 +257,18 @@ class DunningWorklist(models.Model):
                    COALESCE(overdue.amount_overdue * overdue.max_days_late, 0)
                        AS priority,
                    broken.partner_id IS NOT NULL AS broken_promise,
-                   CASE WHEN last_log.callback_at::date <= params.today
-                        THEN last_log.callback_at END AS callback_at,
+                   broken.promise_id,
+                   CASE WHEN broken.partner_id IS NOT NULL THEN 'broken_promise'
+                        WHEN flags.callback_due THEN 'callback'
+                        ELSE 'overdue'
+                   END AS reason,
+                   CASE WHEN flags.callback_due THEN last_log.callback_at END
+                       AS callback_at,
                    last_contact.date AS last_contact_date,
                    last_log.outcome_id AS last_outcome_id,
                    COALESCE(attempts.attempt_count, 0) AS attempt_count,
                    CASE WHEN broken.partner_id IS NOT NULL THEN 'broken_promise'
-                        WHEN last_log.callback_at::date <= params.today
-                        THEN 'callback'
+                        WHEN flags.callback_due THEN 'callback'
                         WHEN last_log.partner_id IS NULL THEN 'first_call'
                         WHEN last_contact.date IS NULL
                           OR last_contact.date < last_log.date THEN 'retry'
@@ -180,6 +286,9 @@ class DunningWorklist(models.Model):
               LEFT JOIN last_log
                 ON last_log.partner_id = candidate.partner_id
                AND last_log.company_id = candidate.company_id
+              LEFT JOIN flags
+                ON flags.partner_id = candidate.partner_id
+               AND flags.company_id = candidate.company_id
               LEFT JOIN last_contact
                 ON last_contact.partner_id = candidate.partner_id
                AND last_contact.company_id = candidate.company_id
@@ -190,18 +299,20 @@ class DunningWorklist(models.Model):
                AND (partner.dunning_paused_until IS NULL
                     OR partner.dunning_paused_until < params.today)
                AND (
-                    broken.partner_id IS NOT NULL
-                    OR last_log.callback_at::date <= params.today
-                    -- Overdue, and nobody already handled it today or agreed
-                    -- to call back on a later day.
-                    OR (overdue.partner_id IS NOT NULL
-                        AND (last_log.date IS NULL
-                             OR last_log.date::date < params.today)
-                        AND (last_log.callback_at IS NULL
-                             OR last_log.callback_at < last_log.date))
+                    flags.callback_due IS TRUE
+                    -- Overdue or a broken promise, and nobody already handled it
+                    -- today or agreed to call back on a later day.
+                    OR ((overdue.partner_id IS NOT NULL
+                         OR broken.partner_id IS NOT NULL)
+                        AND flags.handled_today IS NOT TRUE
+                        AND flags.callback_later IS NOT TRUE)
                )
             """,
-            broken=self._broken_promise_query(),
+            today=today,
+            tz=tz,
+            contact_day=local_date("last_contact.date"),
+            callback_day=local_date("last_log.callback_at"),
+            log_day=local_date("last_log.date"),
         )
 
     # ------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ bootstrap
 ensure_wkhtmltopdf
 
 # The demo's outgoing mail server is a local catcher: reminders really leave
-# Odoo's mail queue and land as .eml files in .build/demo-mail/.
+# Odoo's mail queue and land as .eml files in .build/demo-mail/. DEMO_MAIL_PORT
+# (default 2525) lets a second demo run beside the first; it is set in a new
+# demo database's mail server only.
 MAIL_DIR="$REPO/.build/demo-mail"
-"$VPY" "$REPO/scripts/mail_catcher.py" --port 2525 --dir "$MAIL_DIR" \
+MAIL_PORT="${DEMO_MAIL_PORT:-2525}"
+"$VPY" "$REPO/scripts/mail_catcher.py" --port "$MAIL_PORT" --dir "$MAIL_DIR" \
     >>"$REPO/.build/demo-mail.log" 2>&1 &
 catcher=$!
 # WhatsApp goes to a local Cloud API sandbox: it records each message in
@@ -37,7 +40,7 @@ if [[ "$(module_state "$DEMO_DB")" != installed ]]; then
     create_db "$DEMO_DB"
     log "Loading demo data (scripts/demo_data.py)"
     if ! "$VPY" "$REPO/scripts/demo_data.py" -c "$ODOO_CONF" -d "$DEMO_DB" \
-        --whatsapp-sandbox "$WA_URL"; then
+        --whatsapp-sandbox "$WA_URL" --mail-port "$MAIL_PORT"; then
         # Drop it, so the next run starts over instead of serving half a demo.
         drop_db "$DEMO_DB"
         die "scripts/demo_data.py failed: database $DEMO_DB dropped"

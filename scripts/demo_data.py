@@ -182,7 +182,7 @@ DEMO_INVOICES = [
 ]
 
 
-def load(env, whatsapp_url=None):
+def load(env, whatsapp_url=None, mail_port=2525):
     """Fill the demo database: a Mexican company, customers in several countries and
     time zones, invoices around their due dates, a collector, then one planning and
     one dispatch pass so that the Collections menu shows planned and sent reminders.
@@ -232,9 +232,10 @@ def load(env, whatsapp_url=None):
     # example.com addresses of the demo customers (scripts/demo.sh starts it).
     env["ir.mail_server"].create(
         {
-            "name": "Demo mail catcher (localhost:2525, nothing leaves this machine)",
+            "name": f"Demo mail catcher (localhost:{mail_port}, nothing leaves "
+            "this machine)",
             "smtp_host": "127.0.0.1",
-            "smtp_port": 2525,
+            "smtp_port": mail_port,
             "smtp_encryption": "none",
             "sequence": 1,
         }
@@ -344,10 +345,10 @@ def load(env, whatsapp_url=None):
 
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
-    load_promises(env, customers, invoices, collector)
+    promises = load_promises(env, customers, invoices, collector)
     if whatsapp_url:
         load_whatsapp_promise(env, customers, collector)
-    load_calls(env, collector, customers)
+    load_calls(env, collector, customers, promises)
     reminders = env["dunning.reminder"].search([])
     print(
         f"Demo data: {len(customers)} customers, {len(invoices)} invoices, "
@@ -436,6 +437,11 @@ def load_promises(env, customers, invoices, collector):
         f"Demo promises: {kept.state}, {broken.state}; plan of "
         f"{len(plan.promise_ids)} instalments; 1 dispute"
     )
+    return {
+        "kept": kept,
+        "broken": broken,
+        "plan": plan.promise_ids.sorted("date_promised")[:1],
+    }
 
 
 def load_whatsapp(env, url, customers):
@@ -625,9 +631,12 @@ DEMO_CALLS = [
 ]
 
 
-def load_calls(env, collector, customers):
-    """Calls the collector logged in the last days, with their next steps."""
+def load_calls(env, collector, customers, promises):
+    """Calls the collector logged in the last days, with their next steps, and
+    the calls the demo promises and plan were agreed on, linked to them."""
     from datetime import datetime, timedelta
+
+    from odoo import Command
 
     now = datetime.now().replace(minute=0, second=0, microsecond=0)
     outcomes = {o.code: o for o in env["dunning.outcome"].search([])}
@@ -652,7 +661,30 @@ def load_calls(env, collector, customers):
             }
         )
         interaction._run_next_step()
-    print(f"Demo data: {len(DEMO_CALLS)} logged calls for {collector.name}")
+    agreed = [
+        ("kept", "promise", 0, "Pagará el viernes por transferencia."),
+        ("broken", "promise", 8, "Promete pagar la próxima semana sin falta."),
+        ("plan", "payment_plan", 0, "Acordamos tres pagos mensuales."),
+    ]
+    for key, code, days_ago, note in agreed:
+        promise = promises[key]
+        interaction = env["dunning.interaction"].create(
+            {
+                "partner_id": promise.partner_id.id,
+                "move_ids": [Command.set(promise.move_ids.ids)],
+                "user_id": collector.id,
+                "date": now - timedelta(days=days_ago, hours=1),
+                "outcome_id": outcomes[code].id,
+                "duration": 5,
+                "note": note,
+                "identity_confirmed": True,
+            }
+        )
+        interaction._link_promise(promise)
+    print(
+        f"Demo data: {len(DEMO_CALLS) + len(agreed)} logged calls for "
+        f"{collector.name}, {len(agreed)} with their promise"
+    )
 
 
 # ============================================================================
@@ -666,6 +698,12 @@ def main(argv=None):
         "--whatsapp-sandbox",
         metavar="URL",
         help="base URL of scripts/whatsapp_sandbox.py: adds the WhatsApp demo",
+    )
+    parser.add_argument(
+        "--mail-port",
+        type=int,
+        default=2525,
+        help="port of the demo's mail catcher (scripts/mail_catcher.py)",
     )
     parser.add_argument(
         "--whatsapp-only",
@@ -684,7 +722,7 @@ def main(argv=None):
             if args.whatsapp_only:
                 load_whatsapp_into_existing(env, args.whatsapp_sandbox)
             else:
-                load(env, args.whatsapp_sandbox)
+                load(env, args.whatsapp_sandbox, args.mail_port)
             cr.commit()
         except Exception:
             cr.rollback()

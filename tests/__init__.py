@@ -23,3 +23,4 @@ from . import test_interaction
 from . import test_worklist
 from . import test_collector_report
 from . import test_whatsapp_notice
+from . import test_collect_promise

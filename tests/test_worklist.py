@@ -8,8 +8,8 @@ from .collect_common import CollectCommon
 
 @tagged("post_install", "-at_install")
 class TestWorklist(CollectCommon):
-    """My collections, on the real current date: the view reads the database's
-    clock, which freezegun cannot stop."""
+    """My collections, on the real current date (the frozen-date cases, with
+    promises and time zones, are in test_collect_promise)."""
 
     @classmethod
     def setUpClass(cls):

@@ -56,6 +56,12 @@ class DunningPaymentPlanCreate(models.TransientModel):
         compute="_compute_amount_scheduled", currency_field="currency_id"
     )
     note = fields.Text(string="Terms")
+    interaction_id = fields.Many2one(
+        "dunning.interaction",
+        string="Contact",
+        readonly=True,
+        help="The call the plan was agreed on: its first instalment is linked to it.",
+    )
     confirm = fields.Boolean(
         string="Email the Agreement",
         default=True,
@@ -152,6 +158,10 @@ class DunningPaymentPlanCreate(models.TransientModel):
             note=self.note,
             confirm=self.confirm,
         )
+        if self.interaction_id:
+            self.interaction_id._link_promise(
+                plan.promise_ids.sorted("date_promised")[:1]
+            )
         return {
             "type": "ir.actions.act_window",
             "res_model": "dunning.payment.plan",

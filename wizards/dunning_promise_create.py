@@ -55,6 +55,12 @@ class DunningPromiseCreate(models.TransientModel):
     source = fields.Selection(PROMISE_SOURCES, default="manual", required=True)
     channel = fields.Selection(PROMISE_CHANNELS, default="phone", required=True)
     note = fields.Text()
+    interaction_id = fields.Many2one(
+        "dunning.interaction",
+        string="Contact",
+        readonly=True,
+        help="The call the promise was made on: the promise is linked to it.",
+    )
     confirm = fields.Boolean(
         string="Send Written Confirmation",
         default=True,
@@ -121,6 +127,10 @@ class DunningPromiseCreate(models.TransientModel):
         self.ensure_one()
         if not self.partner_id:
             raise UserError(_("Choose the customer who promised to pay."))
+        extra = {}
+        if self.interaction_id:
+            # The promise's follow-up goes to who made the call.
+            extra["user_id"] = self.interaction_id.user_id.id
         promise = self.env["dunning.promise"]._dunning_register(
             self.partner_id,
             self.move_ids,
@@ -130,7 +140,10 @@ class DunningPromiseCreate(models.TransientModel):
             channel=self.channel,
             note=self.note,
             confirm=self.confirm,
+            **extra,
         )
+        if self.interaction_id:
+            self.interaction_id._link_promise(promise)
         return {
             "type": "ir.actions.act_window",
             "res_model": "dunning.promise",
