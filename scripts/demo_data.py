@@ -627,7 +627,7 @@ DEMO_CALLS = [
     (3, 2, 15, "waiting_approval", 4, "El pago está en autorización con dirección."),
     (4, 1, 19, "already_paid", 3, "Dice que pagó por transferencia el viernes."),
     (6, 1, 16, "wrong_number", 1, "Contestó una persona que no conoce a la empresa."),
-    (7, 1, 17, "call_back", 1, "Contestó la recepcionista; pide llamar mañana."),
+    (2, 1, 17, "call_back", 1, "Contestó la recepcionista; pide llamar mañana."),
 ]
 
 
