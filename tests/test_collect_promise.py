@@ -115,6 +115,18 @@ class TestCallPromise(CollectPromiseCommon):
         self.assertEqual(interaction.plan_id, plan)
         self.assertEqual(interaction.promise_id.date_promised, TUESDAY + days(7))
 
+    def test_a_manager_agrees_the_plan_of_a_collectors_call(self):
+        interaction, action = self.call("payment_plan")
+        with freeze_time(noon(TUESDAY)):
+            form = self.wizard(action, user=self.manager)
+            form.instalment_count = 2
+            form.confirm = False
+            result = form.save().action_create()
+        plan = self.env["dunning.payment.plan"].browse(result["res_id"])
+        self.assertEqual(interaction.plan_id, plan)
+        self.assertEqual(plan.user_id, self.collector)
+        self.assertEqual(plan.promise_ids.user_id, self.collector)
+
     def test_a_closed_wizard_is_reopened_from_the_log(self):
         interaction, _action = self.call()
         self.assertFalse(interaction.promise_id)

@@ -151,6 +151,9 @@ class DunningPaymentPlanCreate(models.TransientModel):
         self.ensure_one()
         if not self.partner_id:
             raise UserError(_("Choose the customer the plan is agreed with."))
+        if self.interaction_id:
+            # Refused before anything is sent if the call is someone else's.
+            self.interaction_id.check_access("write")
         plan = self.env["dunning.payment.plan"]._dunning_create(
             self.partner_id,
             self.move_ids,
@@ -159,6 +162,12 @@ class DunningPaymentPlanCreate(models.TransientModel):
             confirm=self.confirm,
         )
         if self.interaction_id:
+            collector = self.interaction_id.user_id
+            if plan.user_id != collector:
+                # A manager completing a collector's call: the follow-up of the
+                # plan stays with who made the call.
+                plan.user_id = collector
+                plan.promise_ids.user_id = collector
             self.interaction_id._link_promise(
                 plan.promise_ids.sorted("date_promised")[:1]
             )

@@ -129,6 +129,8 @@ class DunningPromiseCreate(models.TransientModel):
             raise UserError(_("Choose the customer who promised to pay."))
         extra = {}
         if self.interaction_id:
+            # Refused before anything is sent if the call is someone else's.
+            self.interaction_id.check_access("write")
             # The promise's follow-up goes to who made the call.
             extra["user_id"] = self.interaction_id.user_id.id
         promise = self.env["dunning.promise"]._dunning_register(
