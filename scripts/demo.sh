@@ -66,4 +66,7 @@ ensure_extra_modules "$DEMO_DB"
 log "Emails sent by the demo are saved in $MAIL_DIR (nothing is delivered)"
 log "WhatsApp messages go to the local sandbox $WA_URL and are saved in $WA_DIR (nothing leaves this machine)"
 log "Serving $DEMO_DB on http://localhost:$HTTP_PORT (login admin, password admin; collector: collector / collector; Ctrl-C stops)"
-"$VPY" "$ODOO_DIR/odoo-bin" -c "$ODOO_CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$"
+# The port on the command line: .build/odoo.conf is shared with make test in the
+# same checkout, which may rewrite it with its own HTTP_PORT while the demo loads.
+"$VPY" "$ODOO_DIR/odoo-bin" -c "$ODOO_CONF" -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" \
+    --http-port "$HTTP_PORT"
