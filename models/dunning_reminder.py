@@ -2,7 +2,7 @@ import logging
 import random
 import threading
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from datetime import UTC, datetime, time, timedelta
 
 from markupsafe import Markup
@@ -42,6 +42,13 @@ OPEN_INVOICE_DOMAIN = [
     ("payment_state", "in", ("not_paid", "partial")),
     ("amount_residual", ">", 0),
 ]
+
+
+# A WhatsApp message prepared by ``_prepare_whatsapp``: its outbox record exists,
+# the call is still to be made (``_deliver_whatsapp``).
+PreparedWhatsApp = namedtuple(
+    "PreparedWhatsApp", "account message template params url_suffix body"
+)
 
 
 class WhatsAppUnreachableError(UserError):
@@ -832,10 +839,21 @@ class DunningReminder(models.Model):
                     "attempt_count": reminder.attempt_count + 1,
                 }
             )
+        # Outbox messages are prepared for the whole batch first, committed
+        # together (each message durable, its reminder ``sending``), then sent:
+        # one commit per batch instead of one per message.
+        prepared = {}
         for reminder in pending:
-            when = reminder._dispatch_one(now)
+            when = reminder._dispatch_one(now, prepared)
             if when:
                 trigger_times.add(when)
+        if prepared:
+            self._commit_between_batches()
+            clients = {}
+            for reminder, send in prepared.items():
+                when = reminder._deliver_prepared(send, now, clients)
+                if when:
+                    trigger_times.add(when)
         if trigger_times:
             self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
                 at=sorted(trigger_times)
@@ -849,8 +867,13 @@ class DunningReminder(models.Model):
             if mail_cron:
                 mail_cron._trigger()
 
-    def _dispatch_one(self, now):
-        """Send this reminder if allowed now; return the deferral time, if any."""
+    def _dispatch_one(self, now, prepared=None):
+        """Send this reminder if allowed now; return the deferral time, if any.
+
+        With a ``prepared`` dict, an outbox message is only prepared (its record
+        created, not committed, not sent) and stored under the reminder: the
+        caller commits the batch and then calls :meth:`_deliver_prepared`.
+        """
         self.ensure_one()
         partner = self.partner_id
         if partner.dunning_excluded:
@@ -904,7 +927,13 @@ class DunningReminder(models.Model):
         if self.channel in OUTBOX_CHANNELS:
             try:
                 self._set_statement(moves)
-                return getattr(self, f"_send_{self.channel}")(now)
+                if prepared is None:
+                    return getattr(self, f"_send_{self.channel}")(now)
+                send = getattr(self, f"_prepare_{self.channel}")(now)
+                if not isinstance(send, PreparedWhatsApp):
+                    return send  # requeued: when to dispatch again
+                prepared[self] = send
+                return None
             except WhatsAppUnreachableError as error:
                 self._fail_with_fallback(str(error), now)
             except (UserError, ValidationError, ValueError) as error:
@@ -943,6 +972,22 @@ class DunningReminder(models.Model):
                 "The invoices this reminder was about are covered by a payment promise."
             )
         return _("The invoices this reminder was about are settled or excluded.")
+
+    def _deliver_prepared(self, send, now, clients):
+        """Make the call of a message prepared and committed by the batch.
+
+        Like the send itself in :meth:`_dispatch_one`: never raises, records the
+        outcome on the reminder, returns when to dispatch again, if ever.
+        """
+        self.ensure_one()
+        try:
+            return self._deliver_whatsapp(send, now, clients)
+        except (UserError, ValidationError, ValueError) as error:
+            self._set_failed(str(error))
+        except Exception as error:  # noqa: BLE001
+            _logger.exception("Reminder %s could not be sent", self.uuid)
+            self._set_failed(_("Unexpected error: %(error)s", error=error))
+        return None
 
     def _set_statement(self, moves):
         self.move_ids = moves
@@ -1208,6 +1253,20 @@ class DunningReminder(models.Model):
         only, fail, pause the account, or wait for the status webhook.
         """
         self.ensure_one()
+        send = self._prepare_whatsapp(now)
+        if not isinstance(send, PreparedWhatsApp):
+            return send
+        # Outbox: the claim and its message are durable before the message can
+        # leave.
+        self._commit_between_batches()
+        return self._deliver_whatsapp(send, now, {})
+
+    def _prepare_whatsapp(self, now):
+        """Check and render this reminder's message and create its outbox record
+        (not committed); return a :class:`PreparedWhatsApp`, or when to dispatch
+        again if the account cannot send now (the reminder is requeued).
+        """
+        self.ensure_one()
         template = self.whatsapp_template_id or self.level_id.whatsapp_template_id
         if not template:
             raise UserError(
@@ -1263,9 +1322,9 @@ class DunningReminder(models.Model):
         url_suffix = template._render_url_suffix(self)
         body = template._validate_message(params, url_suffix)
         self.recipient_id = partner
-        # Outbox: the claim and its message are durable before the message can
-        # leave; from here on the reminder is never sent again by this channel
-        # unless Meta answered that it refused it.
+        # Outbox: once committed, the claim and its message make sure the
+        # reminder is never sent again by this channel unless Meta answered that
+        # it refused it.
         message = (
             self.env["dunning.whatsapp.message"]
             .sudo()
@@ -1282,10 +1341,34 @@ class DunningReminder(models.Model):
                 }
             )
         )
-        self._commit_between_batches()
+        return PreparedWhatsApp(account, message, template, params, url_suffix, body)
+
+    def _deliver_whatsapp(self, send, now, clients):
+        """Call the Cloud API for a prepared message whose outbox record is
+        committed, and record the outcome; return when to dispatch again.
+
+        ``clients`` caches one client per account, so that the calls of a batch
+        reuse one HTTP connection (keep-alive).
+        """
+        self.ensure_one()
+        account, message, template = send.account, send.message, send.template
+        params, url_suffix, body = send.params, send.url_suffix, send.body
+        partner = self.partner_id
+        if account.state != "active" or not account.active:
+            # Paused since the message was prepared (an earlier call of this
+            # batch got an authentication error): it never left.
+            message.unlink()
+            retry_at = now + timedelta(hours=1)
+            self._requeue(
+                retry_at,
+                _("The WhatsApp account %(account)s is paused.", account=account.name),
+            )
+            return retry_at
+        if account.id not in clients:
+            clients[account.id] = account._get_client()
         account._pace()
         try:
-            result = account._get_client().send_template(
+            result = clients[account.id].send_template(
                 partner.whatsapp_number,
                 template.name,
                 template.language,
