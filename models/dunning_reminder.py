@@ -927,13 +927,7 @@ class DunningReminder(models.Model):
         if self.channel in OUTBOX_CHANNELS:
             try:
                 self._set_statement(moves)
-                if prepared is None:
-                    return getattr(self, f"_send_{self.channel}")(now)
-                send = getattr(self, f"_prepare_{self.channel}")(now)
-                if not isinstance(send, PreparedWhatsApp):
-                    return send  # requeued: when to dispatch again
-                prepared[self] = send
-                return None
+                return self._send_outbox(now, prepared)
             except WhatsAppUnreachableError as error:
                 self._fail_with_fallback(str(error), now)
             except (UserError, ValidationError, ValueError) as error:
@@ -972,6 +966,16 @@ class DunningReminder(models.Model):
                 "The invoices this reminder was about are covered by a payment promise."
             )
         return _("The invoices this reminder was about are settled or excluded.")
+
+    def _send_outbox(self, now, prepared):
+        """Send now, or only prepare the message into ``prepared`` (a dict)."""
+        if prepared is None:
+            return getattr(self, f"_send_{self.channel}")(now)
+        send = getattr(self, f"_prepare_{self.channel}")(now)
+        if not isinstance(send, PreparedWhatsApp):
+            return send  # requeued: when to dispatch again
+        prepared[self] = send
+        return None
 
     def _deliver_prepared(self, send, now, clients):
         """Make the call of a message prepared and committed by the batch.
