@@ -378,6 +378,11 @@ class Sandbox:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, like graph.facebook.com
+            # One write per answer, sent at once: headers and body in separate
+            # small writes would wait for the client's delayed ACK (Nagle),
+            # about 40 ms per request on a keep-alive connection.
+            disable_nagle_algorithm = True
+            wbufsize = -1  # flushed by handle_one_request after each answer
 
             def _answer(self, status, body):
                 data = json.dumps(body).encode()
