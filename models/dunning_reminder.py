@@ -21,6 +21,7 @@ from ..services.contact_window import (
 )
 from ..services.timezones import partner_timezones
 from .dunning_level import CHANNELS
+from .dunning_whatsapp_message import DEFER_CHATTER
 
 _logger = logging.getLogger(__name__)
 
@@ -785,7 +786,13 @@ class DunningReminder(models.Model):
                 # status webhook settles it; without it, it was never tried.
                 if not reminder._has_outbox_record():
                     reminder.write({"state": "queued", "claimed_at": False})
-                elif reminder.claimed_at < now - UNCERTAIN_GRACE:
+                    continue
+                # A worker that died during its batch's calls left its
+                # messages without their chatter notes (posted after the calls).
+                reminder.whatsapp_message_ids.filtered(
+                    lambda m: not m.chatter_message_ids
+                )._chatter_sync()
+                if reminder.claimed_at < now - UNCERTAIN_GRACE:
                     reminder._escalate_uncertain()
             elif reminder.mail_id or reminder.message_id or reminder.activity_id:
                 reminder.write({"state": "sent", "sent_at": reminder.claimed_at})
@@ -841,10 +848,16 @@ class DunningReminder(models.Model):
             )
         # Outbox messages are prepared for the whole batch first, committed
         # together (each message durable, its reminder ``sending``), then sent:
-        # one commit per batch instead of one per message.
+        # one commit per batch instead of one per message. Their chatter notes
+        # are posted once, after the calls, with the outcome of each.
         prepared = {}
-        for reminder in pending:
-            when = reminder._dispatch_one(now, prepared)
+        batch = pending.with_context(**{DEFER_CHATTER: True})
+        statements = batch._statement_moves_by_reminder()
+        active = batch.line_ids.move_id._dunning_active()
+        for reminder in batch:
+            when = reminder._dispatch_one(
+                now, prepared, statements=statements, active=active
+            )
             if when:
                 trigger_times.add(when)
         if prepared:
@@ -854,6 +867,11 @@ class DunningReminder(models.Model):
                 when = reminder._deliver_prepared(send, now, clients)
                 if when:
                     trigger_times.add(when)
+            self._post_whatsapp_notes(
+                self.env["dunning.whatsapp.message"].union(
+                    *(send.message for send in prepared.values())
+                )
+            )
         if trigger_times:
             self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
                 at=sorted(trigger_times)
@@ -867,12 +885,15 @@ class DunningReminder(models.Model):
             if mail_cron:
                 mail_cron._trigger()
 
-    def _dispatch_one(self, now, prepared=None):
+    def _dispatch_one(self, now, prepared=None, statements=None, active=None):
         """Send this reminder if allowed now; return the deferral time, if any.
 
         With a ``prepared`` dict, an outbox message is only prepared (its record
         created, not committed, not sent) and stored under the reminder: the
         caller commits the batch and then calls :meth:`_deliver_prepared`.
+        ``statements`` (:meth:`_statement_moves_by_reminder`) and ``active``
+        (``_dunning_active()`` of the batch's invoices) are read once for a
+        batch.
         """
         self.ensure_one()
         partner = self.partner_id
@@ -895,12 +916,10 @@ class DunningReminder(models.Model):
                 ),
             )
             return resume
-        moves = self._get_statement_moves()
-        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
-            self._set_cancelled(_("Nothing is left to collect."))
-            return None
-        if self.line_ids and not self.line_ids.move_id._dunning_active():
-            self._set_cancelled(self._inactive_reason())
+        moves = (statements or {}).get(self.id) or self._get_statement_moves()
+        reason = self._cancel_reason(moves, active)
+        if reason:
+            self._set_cancelled(reason)
             return None
         if self.channel in DEBTOR_CHANNELS:
             if not is_open(window, now, zones):
@@ -954,6 +973,18 @@ class DunningReminder(models.Model):
             # failure on the reminder and keep the trace for the administrator.
             _logger.exception("Reminder %s could not be sent", self.uuid)
             self._set_failed(_("Unexpected error: %(error)s", error=error))
+        return None
+
+    def _cancel_reason(self, moves, active=None):
+        """Why this reminder is not needed any more, if so: nothing left in
+        its statement ``moves``, or none of the invoices that called for it
+        still ``active`` (``_dunning_active()``, read now when not given)."""
+        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
+            return _("Nothing is left to collect.")
+        if active is None:
+            active = self.line_ids.move_id._dunning_active()
+        if self.line_ids and not self.line_ids.move_id & active:
+            return self._inactive_reason()
         return None
 
     def _inactive_reason(self):
@@ -1150,6 +1181,67 @@ class DunningReminder(models.Model):
             )
         country = recipient.country_id or partner.country_id
         return self.policy_id._get_contact_window(country), zones
+
+    def _statement_moves_by_reminder(self):
+        """:meth:`_get_statement_moves` of each reminder of ``self`` (by id), read
+        in one search."""
+        if not self:
+            return {}
+        moves = self.env["account.move"].search(
+            [
+                *OPEN_INVOICE_DOMAIN,
+                ("company_id", "in", self.company_id.ids),
+                ("commercial_partner_id", "in", self.partner_id.ids),
+                ("currency_id", "in", self.currency_id.ids),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("dunning_excluded", "=", False),
+                ("dunning_dispute_id", "=", False),
+            ],
+            order="invoice_date_due, id",
+        )
+        grouped = defaultdict(list)
+        for move in moves:
+            key = (
+                move.company_id.id,
+                move.commercial_partner_id.id,
+                move.currency_id.id,
+            )
+            grouped[key].append(move.id)
+        return {
+            reminder.id: moves.browse(
+                grouped[
+                    (
+                        reminder.company_id.id,
+                        reminder.partner_id.id,
+                        reminder.currency_id.id,
+                    )
+                ]
+            )
+            for reminder in self
+        }
+
+    @api.model
+    def _post_whatsapp_notes(self, messages):
+        """The chatter notes of a batch's WhatsApp messages, with their outcome.
+
+        Never raises: the messages left already. A note that cannot be posted
+        is logged for the administrator and posted at the next status change.
+        """
+        messages = messages.exists()
+        try:
+            with self.env.cr.savepoint():
+                messages._chatter_sync()
+            return
+        except Exception:  # noqa: BLE001
+            _logger.exception("The chatter notes of a WhatsApp batch failed")
+        for message in messages:
+            try:
+                with self.env.cr.savepoint():
+                    message._chatter_sync()
+            except Exception:  # noqa: BLE001
+                _logger.exception(
+                    "The chatter notes of WhatsApp message %s failed", message.id
+                )
 
     def _get_statement_moves(self):
         """Open invoices and credit notes of the customer in this currency, now."""

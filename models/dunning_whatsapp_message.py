@@ -1,6 +1,7 @@
 import logging
 import random
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -24,6 +25,10 @@ _logger = logging.getLogger(__name__)
 # How long a notice whose send was uncertain waits for WhatsApp's status
 # webhook before it is given up (as for reminders).
 UNCERTAIN_GRACE = timedelta(hours=24)
+
+# Context key: the caller posts the chatter notes itself, once, with
+# ``_chatter_sync`` (the reminder dispatch, for a whole batch after its calls).
+DEFER_CHATTER = "dunning_whatsapp_defer_chatter"
 
 # Statuses only move forward: a late "delivered" never undoes a "read".
 STATUS_RANK = {"sending": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -180,12 +185,19 @@ class DunningWhatsappMessage(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         messages = super().create(vals_list)
-        messages._chatter_sync()
+        if not self.env.context.get(DEFER_CHATTER):
+            messages._chatter_sync()
         return messages
 
     def write(self, vals):
         result = super().write(vals)
-        if {"state", "error_code", "error_title", "body", "partner_id"} & set(vals):
+        if {
+            "state",
+            "error_code",
+            "error_title",
+            "body",
+            "partner_id",
+        } & set(vals) and not self.env.context.get(DEFER_CHATTER):
             self._chatter_sync()
         return result
 
@@ -336,25 +348,63 @@ class DunningWhatsappMessage(models.Model):
         return body
 
     def _chatter_sync(self):
-        """Post this message's notes, or bring them to its current status.
+        """Post these messages' notes, or bring them to their current status.
 
         The notes are the engine's: written as superuser, whoever triggered
-        the change (a webhook, a cron, a collector).
+        the change (a webhook, a cron, a collector). The notes of many messages
+        are created together (:meth:`_chatter_post`).
         """
-        for message in self.sudo():
+        messages = self.sudo()
+        # The invoices of every message read at once, not one message at a time.
+        (messages.reminder_id.move_ids | messages.move_id).mapped("move_type")
+        to_post = []
+        for message in messages:
             if not message.partner_id:
                 continue
             body = message._chatter_body()
             if message.chatter_message_ids:
                 message.chatter_message_ids.write({"body": body})
                 continue
-            notes = self.env["mail.message"].sudo()
             records = [message.partner_id.commercial_partner_id]
             records += list(message._chatter_invoices())
             records += list(message._notice_chatter_records())
-            for record in records:
-                notes |= record.sudo()._message_log(body=body)
-            message.chatter_message_ids = notes
+            to_post.append((message, body, records))
+        if to_post:
+            self._chatter_post(to_post)
+
+    @api.model
+    def _chatter_post(self, to_post):
+        """Log the notes of ``to_post``, a list of (message, body, records).
+
+        One ``_message_log_batch`` per model rather than one ``_message_log``
+        per record; a record appears once per call, so a record with several
+        messages gets its notes over several rounds, in the messages' order.
+        """
+        notes = {message: self.env["mail.message"].sudo() for message, *__ in to_post}
+        pending = [
+            (message, body, record)
+            for message, body, records in to_post
+            for record in records
+        ]
+        while pending:
+            by_model, later, seen = defaultdict(list), [], set()
+            for item in pending:
+                key = (item[2]._name, item[2].id)
+                if key in seen:
+                    later.append(item)
+                else:
+                    seen.add(key)
+                    by_model[key[0]].append(item)
+            for model, items in by_model.items():
+                records = self.env[model].sudo().browse([item[2].id for item in items])
+                logged = records._message_log_batch(
+                    bodies={item[2].id: item[1] for item in items}
+                )
+                for item, note in zip(items, logged, strict=True):
+                    notes[item[0]] |= note
+            pending = later
+        for message, message_notes in notes.items():
+            message.chatter_message_ids = message_notes
 
     # ------------------------------------------------------------------------------
     # Sending (the Cloud API call of a committed outgoing message)

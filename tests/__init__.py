@@ -15,6 +15,7 @@ from . import test_whatsapp_quick_reply
 from . import test_whatsapp_consent
 from . import test_whatsapp_automation
 from . import test_whatsapp_chatter
+from . import test_whatsapp_batch
 from . import test_portal
 from . import test_promise
 from . import test_dispute
