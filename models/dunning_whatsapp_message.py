@@ -363,7 +363,7 @@ class DunningWhatsappMessage(models.Model):
                 continue
             body = message._chatter_body()
             if message.chatter_message_ids:
-                message.chatter_message_ids.write({"body": body})
+                message._chatter_update(body)
                 continue
             records = [message.partner_id.commercial_partner_id]
             records += list(message._chatter_invoices())
@@ -371,6 +371,33 @@ class DunningWhatsappMessage(models.Model):
             to_post.append((message, body, records))
         if to_post:
             self._chatter_post(to_post)
+
+    def _chatter_update(self, body):
+        """Bring this message's notes to ``body`` (its new status).
+
+        A company with the accounting Audit Trail setting on
+        (``check_account_audit_trail``) forbids editing the log of its posted
+        invoices and their customers: there the change gets a note of its own,
+        which the next change follows, and the earlier note stays as it was.
+        """
+        self.ensure_one()
+        notes = self.chatter_message_ids
+        try:
+            with self.env.cr.savepoint():
+                notes.write({"body": body})
+            return
+        except UserError:
+            pass
+        current = self.env["mail.message"].sudo()
+        for note in notes:
+            try:
+                with self.env.cr.savepoint():
+                    note.write({"body": body})
+                current |= note
+            except UserError:
+                record = self.env[note.model].sudo().browse(note.res_id)
+                current |= record._message_log(body=body)
+        self.chatter_message_ids = current
 
     @api.model
     def _chatter_post(self, to_post):

@@ -115,3 +115,26 @@ class TestWhatsAppChatter(WhatsAppCommon):
             [("error_code", ">=", 132000), ("error_code", "<", 133000)]
         )
         self.assertEqual(found, failed)
+
+    def test_audit_trail_status_change_gets_a_note_of_its_own(self):
+        # The company's Audit Trail forbids editing the log of its posted
+        # invoices and their customers: a status change is a new note there.
+        self.company.check_account_audit_trail = True
+        reminder = self.queued_whatsapp()
+        invoice = reminder.move_ids
+        self.send(reminder)
+        message = reminder.whatsapp_message_ids
+        message._apply_status("delivered", NOW)
+        self.assertEqual(message.state, "delivered")
+        self.assertEqual(reminder.state, "delivered")
+        for record in (self.wa_customer, invoice):
+            notes = self.notes(record)
+            self.assertEqual(len(notes), 2, record)
+            self.assertEqual(
+                sorted("Status: Delivered" in note.body for note in notes),
+                [False, True],
+            )
+        self.assertEqual(len(message.chatter_message_ids), 2)
+        self.assertTrue(
+            all("Status: Delivered" in n.body for n in message.chatter_message_ids)
+        )
