@@ -385,9 +385,12 @@ class DunningWhatsappMessage(models.Model):
         try:
             with self.env.cr.savepoint():
                 notes.write({"body": body})
-            return
         except UserError:
-            pass
+            self._chatter_update_each(notes, body)
+
+    def _chatter_update_each(self, notes, body):
+        """:meth:`_chatter_update` note by note: a new note where one is
+        protected by the audit trail."""
         current = self.env["mail.message"].sudo()
         for note in notes:
             try:
