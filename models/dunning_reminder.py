@@ -539,21 +539,23 @@ class DunningReminder(models.Model):
         }
         if not pairs:
             return set()
+        # One read of the batch's customers and policies, through the prefetch.
         partners = self.env["res.partner"].browse({pid for pid, _policy in pairs})
+        partners.fetch(
+            [
+                "whatsapp_opt_out",
+                "whatsapp_opt_in",
+                "whatsapp_number",
+                "whatsapp_number_invalid",
+            ]
+        )
         policies = self.env["dunning.policy"].browse({pol for _pid, pol in pairs})
-        requires_consent = {p.id for p in policies if p.whatsapp_require_opt_in}
-        blocked = {
-            partner.id
-            for partner in partners
-            if partner.whatsapp_opt_out
-            or partner.whatsapp_number_invalid
-            or not partner.whatsapp_number
-        }
-        no_consent = {partner.id for partner in partners if not partner.whatsapp_opt_in}
         return {
             (pid, policy_id)
             for pid, policy_id in pairs
-            if pid in blocked or (pid in no_consent and policy_id in requires_consent)
+            if partners.browse(pid)._whatsapp_unreachable_reason(
+                policies.browse(policy_id)
+            )
         }
 
     def _insert_reminders(self, company, today, rows):
@@ -1370,31 +1372,9 @@ class DunningReminder(models.Model):
             )
         account = template.account_id.sudo()
         partner = self.partner_id
-        if partner.whatsapp_opt_out:
-            raise WhatsAppUnreachableError(
-                _("%(partner)s opted out of WhatsApp.", partner=partner.display_name)
-            )
-        if self.policy_id.whatsapp_require_opt_in and not partner.whatsapp_opt_in:
-            raise WhatsAppUnreachableError(
-                _(
-                    "%(partner)s did not agree to receive WhatsApp messages.",
-                    partner=partner.display_name,
-                )
-            )
-        if partner.whatsapp_number_invalid:
-            raise WhatsAppUnreachableError(
-                _(
-                    "The mobile number of %(partner)s is not a valid number.",
-                    partner=partner.display_name,
-                )
-            )
-        if not partner.whatsapp_number:
-            raise WhatsAppUnreachableError(
-                _(
-                    "%(partner)s has no mobile number for WhatsApp.",
-                    partner=partner.display_name,
-                )
-            )
+        reason = partner._whatsapp_unreachable_reason(self.policy_id)
+        if reason:
+            raise WhatsAppUnreachableError(reason)
         if account.state != "active" or not account.active:
             retry_at = now + timedelta(hours=1)
             self._requeue(

@@ -586,29 +586,11 @@ class DunningWhatsappMessage(models.Model):
                 company=company.name,
                 template=template.name,
             )
-        if partner.whatsapp_opt_out:
-            return _("%(partner)s opted out of WhatsApp.", partner=partner.display_name)
         policy = self._notice_policy(partner, company)
         written = self.env["dunning.whatsapp.compose"]._window_open_at(partner, now)
-        if (
-            (not policy or policy.whatsapp_require_opt_in)
-            and not partner.whatsapp_opt_in
-            and not written
-        ):
-            return _(
-                "%(partner)s did not agree to receive WhatsApp messages.",
-                partner=partner.display_name,
-            )
-        if partner.whatsapp_number_invalid:
-            return _(
-                "The mobile number of %(partner)s is not a valid number.",
-                partner=partner.display_name,
-            )
-        if not partner.whatsapp_number:
-            return _(
-                "%(partner)s has no mobile number for WhatsApp.",
-                partner=partner.display_name,
-            )
+        reason = partner._whatsapp_unreachable_reason(policy, written=written)
+        if reason:
+            return reason
         if template.status != "approved" or template.needs_review:
             return _(
                 "WhatsApp template %(template)s is not approved.",

@@ -359,6 +359,36 @@ class ResPartner(models.Model):
     # WhatsApp
     # ------------------------------------------------------------------------------
 
+    def _whatsapp_unreachable_reason(self, policy, written=False):
+        """Why a business-initiated WhatsApp message cannot reach this customer
+        under ``policy``, or None: the one place for the rules that reminders,
+        notices and planning share.
+
+        An opt-out always wins; consent is required when the policy asks for it
+        (or there is no policy), unless ``written``: the customer wrote to us in
+        the last 24 hours; a missing or invalid number cannot be sent to.
+        """
+        self.ensure_one()
+        if self.whatsapp_opt_out:
+            return _("%(partner)s opted out of WhatsApp.", partner=self.display_name)
+        requires_consent = not policy or policy.whatsapp_require_opt_in
+        if requires_consent and not self.whatsapp_opt_in and not written:
+            return _(
+                "%(partner)s did not agree to receive WhatsApp messages.",
+                partner=self.display_name,
+            )
+        if self.whatsapp_number_invalid:
+            return _(
+                "The mobile number of %(partner)s is not a valid number.",
+                partner=self.display_name,
+            )
+        if not self.whatsapp_number:
+            return _(
+                "%(partner)s has no mobile number for WhatsApp.",
+                partner=self.display_name,
+            )
+        return None
+
     @api.model
     def _whatsapp_find_by_wa_id(self, wa_id, company=None):
         """The contact whose number WhatsApp reports as ``wa_id`` (or none).
