@@ -25,7 +25,11 @@ class DunningWhatsappEvent(models.Model):
 
     event_key = fields.Char(required=True, readonly=True, index=True)
     account_id = fields.Many2one(
-        "dunning.whatsapp.account", readonly=True, index=True, ondelete="cascade"
+        "dunning.whatsapp.account",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
     )
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True
@@ -49,7 +53,12 @@ class DunningWhatsappEvent(models.Model):
     error = fields.Text(readonly=True)
 
     _sql_constraints = [
-        ("event_key_unique", "UNIQUE(event_key)", "A webhook event is stored once."),
+        # Per number: one company's Meta app cannot pre-empt another's events.
+        (
+            "event_key_unique",
+            "UNIQUE(account_id, event_key)",
+            "A webhook event is stored once per WhatsApp number.",
+        ),
     ]
 
     @api.model
@@ -67,7 +76,7 @@ class DunningWhatsappEvent(models.Model):
                     create_uid, create_date, write_uid, write_date)
             VALUES (%s, %s, %s, %s, %s, 'pending', %s, NOW() AT TIME ZONE 'UTC',
                     %s, NOW() AT TIME ZONE 'UTC')
-            ON CONFLICT (event_key) DO NOTHING
+            ON CONFLICT (account_id, event_key) DO NOTHING
             RETURNING id
             """,
             (
@@ -127,13 +136,24 @@ class DunningWhatsappEvent(models.Model):
 
     def _process_status(self, data):
         """Move the message and its reminder forward; False when nothing matched."""
+        # Only this number's messages: what one company's Meta app reports never
+        # moves another company's messages, whatever ids it carries.
+        account = self.account_id
         messages = self.env["dunning.whatsapp.message"].sudo()
-        message = messages.search([("wamid", "=", data.get("wamid"))], limit=1)
+        message = messages.search(
+            [("account_id", "=", account.id), ("wamid", "=", data.get("wamid"))],
+            limit=1,
+        )
         if not message and data.get("callback_data"):
             # An uncertain send of a message written by a collector: its own
             # reference travelled as callback data.
             message = messages.search(
-                [("uuid", "=", data["callback_data"]), ("wamid", "=", False)], limit=1
+                [
+                    ("account_id", "=", account.id),
+                    ("uuid", "=", data["callback_data"]),
+                    ("wamid", "=", False),
+                ],
+                limit=1,
             )
             if message:
                 message.write(
@@ -145,7 +165,13 @@ class DunningWhatsappEvent(models.Model):
             reminder = (
                 self.env["dunning.reminder"]
                 .sudo()
-                .search([("uuid", "=", data["callback_data"])], limit=1)
+                .search(
+                    [
+                        ("company_id", "=", account.company_id.id),
+                        ("uuid", "=", data["callback_data"]),
+                    ],
+                    limit=1,
+                )
             )
             if reminder:
                 message = messages.search(
@@ -201,7 +227,13 @@ class DunningWhatsappEvent(models.Model):
         messages = self.env["dunning.whatsapp.message"].sudo()
         reply_to = messages.browse()
         if data.get("context_wamid"):
-            reply_to = messages.search([("wamid", "=", data["context_wamid"])], limit=1)
+            reply_to = messages.search(
+                [
+                    ("account_id", "=", self.account_id.id),
+                    ("wamid", "=", data["context_wamid"]),
+                ],
+                limit=1,
+            )
         message = (
             self.env["dunning.whatsapp.message"]
             .sudo()
