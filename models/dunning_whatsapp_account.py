@@ -10,6 +10,7 @@ import requests
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..services.backoff import CompletionWindowLimiter, TokenBucket
 from ..services.whatsapp_client import (
@@ -396,32 +397,53 @@ class DunningWhatsappAccount(models.Model):
         if wait:
             time.sleep(wait)
 
-    def _budget_full_until(self, partner, now):
+    def _budget_full_until(self, partner, now, message=None):
         """When a new customer may be messaged again, if the daily budget is used.
 
         Meta counts business-initiated unique recipients per rolling 24 hours:
         a customer already messaged in the window costs nothing more; a new one
         waits until the oldest message of the window is 24 hours old.
+
+        Only the messages handed to Meta count, from the time they left: those
+        ``sending`` (the call is in flight or its outcome uncertain: it may have
+        reached Meta), ``sent``, ``delivered`` or ``read``, and those ``failed``
+        after Meta accepted them (they have a WhatsApp ID: it failed to deliver
+        them later). A notice ``queued`` for the contact window, a ``cancelled``
+        one and a request Meta refused (``failed`` without an ID) never left.
+        The time is ``sent_at``; a message still ``sending`` has none: its claim
+        (a notice) or its creation (a reminder, created just before its call).
+
+        :param message: the outgoing message about to leave, already claimed
+            (a notice): it does not count itself
         """
         self.ensure_one()
         if self.daily_recipient_budget <= 0:
             return None
         since = now - timedelta(hours=24)
-        rows = (
-            self.env["dunning.whatsapp.message"]
-            .sudo()
-            ._read_group(
-                [
-                    ("account_id", "=", self.id),
-                    ("direction", "=", "out"),
-                    ("state", "!=", "failed"),
-                    ("create_date", ">", since),
-                ],
-                ["partner_id"],
-                ["create_date:min"],
+        self.env["dunning.whatsapp.message"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT partner_id, MIN(left_at)
+                  FROM (SELECT partner_id,
+                               COALESCE(sent_at, claimed_at, create_date) AS left_at
+                          FROM dunning_whatsapp_message
+                         WHERE account_id = %(account)s
+                           AND direction = 'out'
+                           AND partner_id IS NOT NULL
+                           AND id != %(message)s
+                           AND (state IN ('sending', 'sent', 'delivered', 'read')
+                                OR (state = 'failed' AND wamid IS NOT NULL))
+                       ) AS gone
+                 WHERE left_at > %(since)s
+              GROUP BY partner_id
+                """,
+                account=self.id,
+                message=message.id if message else 0,
+                since=since,
             )
         )
-        first_by_partner = {p.id: first for p, first in rows}
+        first_by_partner = dict(self.env.cr.fetchall())
         if partner.id in first_by_partner:
             return None
         if len(first_by_partner) < self.daily_recipient_budget:

@@ -781,7 +781,7 @@ class DunningWhatsappMessage(models.Model):
                 _("The WhatsApp account %(account)s is paused.", account=account.name),
             )
             return
-        budget_until = account._budget_full_until(partner, now)
+        budget_until = account._budget_full_until(partner, now, message=self)
         if budget_until:
             self._notice_requeue(
                 budget_until,

@@ -240,13 +240,90 @@ class TestWhatsAppSend(WhatsAppCommon):
         first = self.reminders(self.wa_customer, channel="whatsapp")
         second = self.reminders(other, channel="whatsapp")
         self.send(first)
-        sent_at = first.whatsapp_message_ids.create_date
+        sent_at = first.whatsapp_message_ids.sent_at
         self.send(second)
         self.assertEqual(first.state, "sent")
         self.assertEqual(second.state, "queued")
         self.assertEqual(second.scheduled_at, sent_at + timedelta(hours=24))
         self.assertIn("daily budget", second.error_message)
         self.assertEqual(len(self.graph.sends), 1)
+
+    def budget_message(self, partner, state, created, sent_at=None, wamid=None):
+        """An outgoing message of the account to ``partner``, created at
+        ``created``."""
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "direction": "out",
+                    "state": state,
+                    "account_id": self.account.id,
+                    "partner_id": partner.id,
+                    "sent_at": sent_at,
+                    "wamid": wamid,
+                }
+            )
+        )
+        message.flush_recordset()
+        self.env.cr.execute(
+            "UPDATE dunning_whatsapp_message SET create_date = %s WHERE id = %s",
+            (created, message.id),
+        )
+        message.invalidate_recordset(["create_date"])
+        return message
+
+    def test_daily_budget_ignores_messages_that_never_left(self):
+        # Scheduled confirmations waiting for the contact window, cancelled
+        # ones and refusals without a WhatsApp ID opened no conversation.
+        self.account.daily_recipient_budget = 1
+        for name, state in (
+            ("Papelería Sol", "queued"),
+            ("Abarrotes Luna", "cancelled"),
+            ("Ferretería Río", "failed"),
+        ):
+            other = self._create_customer(name, mobile="+52 33 1234 5678")
+            self.budget_message(other, state, NOW - timedelta(hours=1))
+        self.assertFalse(self.account._budget_full_until(self.wa_customer, NOW))
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(len(self.graph.sends), 1)
+
+    def test_daily_budget_counts_a_failure_that_reached_whatsapp(self):
+        self.account.daily_recipient_budget = 1
+        other = self._create_customer("Papelería Sol", mobile="+52 33 1234 5678")
+        sent = NOW - timedelta(hours=2)
+        self.budget_message(other, "failed", sent, sent_at=sent, wamid="wamid.F1")
+        self.assertEqual(
+            self.account._budget_full_until(self.wa_customer, NOW),
+            sent + timedelta(hours=24),
+        )
+
+    def test_daily_budget_counted_from_the_time_sent(self):
+        # Queued 30 hours ago, sent an hour ago when the window opened: it
+        # holds the budget until a day after it was sent.
+        self.account.daily_recipient_budget = 1
+        other = self._create_customer("Papelería Sol", mobile="+52 33 1234 5678")
+        sent = NOW - timedelta(hours=1)
+        self.budget_message(
+            other, "delivered", NOW - timedelta(hours=30), sent_at=sent, wamid="w.1"
+        )
+        self.assertEqual(
+            self.account._budget_full_until(self.wa_customer, NOW),
+            sent + timedelta(hours=24),
+        )
+        # The customer already messaged costs nothing more.
+        self.assertFalse(self.account._budget_full_until(other, NOW))
+        # A message whose call is in flight counts from its creation.
+        third = self._create_customer("Abarrotes Luna", mobile="+52 81 1234 5678")
+        self.account.daily_recipient_budget = 2
+        self.budget_message(third, "sending", NOW - timedelta(minutes=5))
+        self.assertEqual(
+            self.account._budget_full_until(self.wa_customer, NOW),
+            sent + timedelta(hours=24),
+        )
+        self.assertFalse(self.account._budget_full_until(third, NOW))
 
     def test_sends_paced_at_the_rate_per_second(self):
         self.account.rate_per_second = 5
