@@ -2,7 +2,6 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
 
 from ..services.contact_window import is_open, next_opening
-from ..services.timezones import partner_timezones
 
 
 class AccountMove(models.Model):
@@ -351,9 +350,7 @@ class AccountMove(models.Model):
 
     def _dunning_thank_when(self, policy, recipient):
         """Now inside the recipient's contact window, else its next opening."""
-        zones = partner_timezones(
-            recipient.tz, recipient.country_id.code, recipient.state_id.code
-        ) or ("UTC",)
+        zones = recipient._dunning_timezones()
         window = policy._get_contact_window(recipient.country_id)
         now = fields.Datetime.now()
         if is_open(window, now, zones):

@@ -781,9 +781,9 @@ class DunningPromise(models.Model):
         if message.scheduled_at > fields.Datetime.now():
             self._message_log(
                 body=_(
-                    "WhatsApp confirmation scheduled for %(when)s (UTC): outside "
+                    "WhatsApp confirmation scheduled for %(when)s: outside "
                     "the customer's contact hours now.",
-                    when=message.scheduled_at,
+                    when=message.partner_id._dunning_format_local(message.scheduled_at),
                 )
             )
 

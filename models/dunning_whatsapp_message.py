@@ -329,9 +329,16 @@ class DunningWhatsappMessage(models.Model):
             )
         else:
             title = _("WhatsApp message sent to the customer")
+        state = states.get(self.state, self.state)
+        if self.state == "queued" and self.scheduled_at and self.partner_id:
+            # Waiting for the customer's contact window: the time it opens there.
+            state = _(
+                "Scheduled for %(when)s",
+                when=self.partner_id._dunning_format_local(self.scheduled_at),
+            )
         body = Markup("<p><strong>%s</strong> · %s</p>") % (
             title,
-            _("Status: %(state)s", state=states.get(self.state, self.state)),
+            _("Status: %(state)s", state=state),
         )
         if self.body:
             body += Markup("<p>%s</p>") % self.body

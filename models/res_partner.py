@@ -2,8 +2,10 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.tools import format_datetime
+from odoo.tools.misc import babel_locale_parse, get_lang, posix_to_ldml
 
 from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
+from ..services.timezones import partner_timezones
 
 
 class ResPartner(models.Model):
@@ -358,6 +360,25 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------------------
     # WhatsApp
     # ------------------------------------------------------------------------------
+
+    def _dunning_timezones(self):
+        """The zones of this customer's contact window for a confirmation or a
+        thank-you: its own, else its country's and state's; UTC when none."""
+        self.ensure_one()
+        return partner_timezones(self.tz, self.country_id.code, self.state_id.code) or (
+            "UTC",
+        )
+
+    def _dunning_format_local(self, when):
+        """``when`` (UTC) as this customer reads it, in the first zone of its
+        contact window and in the user's date format, the zone named: e.g.
+        ``24/11/2026 08:00 (America/Mexico_City)``."""
+        self.ensure_one()
+        zone = self._dunning_timezones()[0]
+        lang = get_lang(self.env)
+        pattern = posix_to_ldml(lang.date_format, locale=babel_locale_parse(lang.code))
+        local = format_datetime(self.env, when, tz=zone, dt_format=f"{pattern} HH:mm")
+        return f"{local} ({zone})"
 
     def _whatsapp_unreachable_reason(self, policy, written=False):
         """Why a business-initiated WhatsApp message cannot reach this customer

@@ -196,7 +196,13 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
             .sudo()
             .search([("cron_id", "=", cron.id), ("call_at", "=", OPENING)])
         )
-        self.assertIn("scheduled for", self.chatter(promise))
+        # In the customer's time zone, which is named; not in UTC.
+        self.assertIn(
+            "WhatsApp confirmation scheduled for 11/24/2026 08:00 "
+            "(America/Mexico_City): outside the customer's contact hours now.",
+            self.chatter(promise),
+        )
+        self.assertNotIn("UTC", self.chatter(promise))
         self.assertIn(
             "WhatsApp promise confirmation to the customer "
             "(confirmacion_promesa_pago)</strong> · Status: Scheduled",
@@ -307,6 +313,37 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.assertEqual(message.state, "sent")
         self.assertEqual(len(self.graph.sends), 2)
 
+    def test_daily_budget_defers_a_confirmation_to_a_new_customer(self):
+        # The confirmation being sent does not count itself: another customer
+        # messaged two hours ago used the budget of one.
+        self.account.daily_recipient_budget = 1
+        other = self._create_customer("Papelería Sol", mobile="+52 33 1234 5678")
+        sent = NOW - timedelta(hours=2)
+        self.Message.create(
+            {
+                "direction": "out",
+                "state": "sent",
+                "account_id": self.account.id,
+                "partner_id": other.id,
+                "wamid": "wamid.OTHER",
+                "sent_at": sent,
+            }
+        )
+        self.promise()
+        self.send_notices()
+        message = self.notices("promise_confirmation")
+        self.assertEqual(message.state, "queued")
+        self.assertEqual(message.scheduled_at, sent + timedelta(hours=24))
+        self.assertIn("daily budget", message.error_title)
+        self.assertFalse(self.graph.sends)
+
+    def test_a_scheduled_confirmation_leaves_the_daily_budget_alone(self):
+        self.account.daily_recipient_budget = 1
+        other = self._create_customer("Papelería Sol", mobile="+52 33 1234 5678")
+        self.promise(at=EARLY)
+        self.assertEqual(self.notices("promise_confirmation").state, "queued")
+        self.assertFalse(self.account._budget_full_until(other, EARLY))
+
     def test_opt_out_before_the_opening_cancels_whatsapp_email_instead(self):
         promise = self.promise(at=EARLY)
         self.wa_customer._whatsapp_set_opt_out("BAJA", EARLY)
@@ -407,6 +444,30 @@ class TestThankYouWhatsApp(NoticeCommon):
         self.assertEqual(message.scheduled_at, OPENING)
         self.send_notices(at=EARLY)
         self.assertEqual(message.state, "queued")
+
+    def test_scheduled_time_in_the_customer_time_zone(self):
+        # Tijuana opens at 08:00 local, 16:00 UTC; the note says so in Spanish
+        # for a Spanish-speaking user.
+        self.wa_customer.tz = "America/Tijuana"
+        invoice = self.create_invoice(self.wa_customer, due=TUESDAY, amount=1250.0)
+        self.plan_on(TUESDAY)
+        with freeze_time(EARLY):
+            self.register_payment(invoice)
+        message = self.notices("thank_you")
+        self.assertEqual(message.scheduled_at, datetime(2026, 11, 24, 16, 0))
+        self.assertIn(
+            "Status: Scheduled for 11/24/2026 08:00 (America/Tijuana)",
+            self.chatter(self.wa_customer),
+        )
+        self.assertEqual(
+            self.wa_customer.with_context(lang="es_MX")._dunning_format_local(
+                message.scheduled_at
+            ),
+            "24/11/2026 08:00 (America/Tijuana)",
+        )
+        self.send_notices(at=datetime(2026, 11, 24, 16, 0))
+        self.assertEqual(message.state, "sent")
+        self.assertNotIn("Scheduled for", self.chatter(self.wa_customer))
 
 
 @tagged("post_install", "-at_install")
