@@ -231,7 +231,8 @@ class DunningPolicy(models.Model):
         string="Remind Instalments",
         default=3,
         help="Days before each payment plan instalment to remind the customer "
-        "by email; 0 sends no reminder.",
+        "by email, and by WhatsApp too when promises are confirmed by WhatsApp; "
+        "0 sends no reminder.",
     )
     promise_confirm_email = fields.Boolean(
         string="Confirm Promises by Email",
@@ -252,8 +253,10 @@ class DunningPolicy(models.Model):
         string="Confirm Promises by WhatsApp",
         help="Also (or instead) send the agreed terms by WhatsApp, with an "
         "approved utility template, in the customer's contact hours and with "
-        "their consent, as a reminder. When WhatsApp cannot reach the customer, "
-        "the email goes if selected here, else the policy's fallback applies.",
+        "their consent, like a reminder; the instalments of a payment plan are "
+        "reminded with it too. When WhatsApp cannot reach the customer, the email "
+        "goes if selected here, else the policy's setting "
+        '"When WhatsApp Cannot Reach" applies.',
     )
     promise_whatsapp_template_id = fields.Many2one(
         "dunning.whatsapp.template",
@@ -269,8 +272,9 @@ class DunningPolicy(models.Model):
         help="When a customer pays invoices that were in collection, thank them "
         "by WhatsApp too (or instead of the email), inside the contact window "
         "and with their consent. When WhatsApp cannot reach the customer, the "
-        "email goes if selected here, else the policy's fallback applies (email "
-        "only: a thank-you is not worth a call).",
+        "email goes if selected here, else the policy's setting "
+        '"When WhatsApp Cannot Reach" applies (email only: a thank-you is not '
+        "worth a call).",
     )
     thank_you_whatsapp_template_id = fields.Many2one(
         "dunning.whatsapp.template",
