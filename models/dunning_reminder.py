@@ -1248,18 +1248,7 @@ class DunningReminder(models.Model):
     def _get_statement_moves(self):
         """Open invoices and credit notes of the customer in this currency, now."""
         self.ensure_one()
-        return self.env["account.move"].search(
-            [
-                *OPEN_INVOICE_DOMAIN,
-                ("company_id", "=", self.company_id.id),
-                ("commercial_partner_id", "=", self.partner_id.id),
-                ("currency_id", "=", self.currency_id.id),
-                ("move_type", "in", ("out_invoice", "out_refund")),
-                ("dunning_excluded", "=", False),
-                ("dunning_dispute_id", "=", False),
-            ],
-            order="invoice_date_due, id",
-        )
+        return self._statement_moves_by_reminder()[self.id]
 
     # ------------------------------------------------------------------------------
     # Channels: one ``_send_<channel>`` method each
