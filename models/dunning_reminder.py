@@ -32,6 +32,10 @@ DEBTOR_CHANNELS = {"email", "whatsapp"}
 # claim is committed before the call (outbox) and ``_send_<channel>(now)`` records
 # every outcome itself, returning when to dispatch again, if ever.
 OUTBOX_CHANNELS = {"whatsapp"}
+# First key of the advisory lock that serialises planning per company
+# (the second key is the company's id): any constant of our own, here the
+# digits of "dunning" on a phone keypad.
+PLAN_LOCK_KEY = 3866464
 # A claim older than this is considered abandoned by a crashed worker.
 STALE_CLAIM = timedelta(minutes=30)
 # How long a send whose outcome is uncertain waits for the provider's status
@@ -283,6 +287,9 @@ class DunningReminder(models.Model):
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
         for done, company in enumerate(companies, start=1):
+            # A fresh transaction, so that the planning lock and the snapshot
+            # planning reads are taken together (see _try_lock_planning).
+            self._commit_between_batches()
             self.with_company(company)._plan_company(company, today, batch_size)
             self.env["ir.cron"]._notify_progress(
                 done=done, remaining=len(companies) - done
@@ -317,6 +324,8 @@ class DunningReminder(models.Model):
         each batch of customers costs a fixed number of queries, whatever the
         number of invoices.
         """
+        if not self._try_lock_planning(company):
+            return self.browse()
         candidates = self._plan_candidates(company, today)
         if not candidates:
             return self.browse()
@@ -331,7 +340,32 @@ class DunningReminder(models.Model):
             batch = {pid: by_partner[pid] for pid in partner_ids}
             created |= self._plan_batch(company, today, batch, statements)
             self._commit_between_batches()
+            # The commit released the lock: a run that took it meanwhile
+            # plans the rest from a fresh snapshot.
+            if not self._try_lock_planning(company):
+                break
         return created
+
+    def _try_lock_planning(self, company):
+        """Take the company's planning lock, unless another run holds it.
+
+        Two runs planning the same invoices would update the same rows, and
+        one would die with a serialization failure. The lock lasts until the
+        transaction ends, so nothing is left locked by a run that crashed.
+        Skip rather than wait: a run that waited would go on from a snapshot
+        older than the other run's commits and fail all the same, while the
+        other run does the work.
+        """
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", PLAN_LOCK_KEY, company.id)
+        )
+        if self.env.cr.fetchone()[0]:
+            return True
+        _logger.info(
+            "Planning of company %s skipped: another planning run holds it.",
+            company.id,
+        )
+        return False
 
     def _plan_candidates(self, company, today):
         """Open invoices of ``company`` whose highest reached level is above theirs.

@@ -1,10 +1,14 @@
+import logging
 from datetime import timedelta
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
+from odoo.sql_db import db_connect
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
+
+from odoo.addons.account_dunning.models.dunning_reminder import PLAN_LOCK_KEY
 
 from .common import TUESDAY, DunningCommon
 
@@ -333,6 +337,38 @@ class TestPlanIdempotence(DunningCommon):
         self._plan_company()
         self.assertFalse(self._plan_company())
         self.assertEqual(len(self.reminders(self.customer)), 1)
+
+    def test_planning_skips_a_company_another_run_is_planning(self):
+        # Another worker (its own connection) is planning this company: it
+        # holds the company's planning lock until its transaction ends.
+        other = db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(other.close)
+        other.execute(
+            SQL("SELECT pg_advisory_xact_lock(%s, %s)", PLAN_LOCK_KEY, self.company.id)
+        )
+        # logging.INFO, not "INFO": Odoo names its level 25 "INFO" too.
+        with self.assertLogs(
+            "odoo.addons.account_dunning.models.dunning_reminder", logging.INFO
+        ) as logs:
+            self.assertFalse(self._plan_company())
+        self.assertIn("another planning run holds it", logs.output[0])
+        self.assertFalse(self.reminders(self.customer))
+        self.assertFalse(self.invoice.dunning_level_id)
+        # Its transaction over, the lock is free: the next run plans.
+        other.rollback()
+        self.assertEqual(len(self._plan_company()), 1)
+
+    def test_planning_lock_is_per_company(self):
+        other = db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(other.close)
+        other.execute(
+            SQL(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                PLAN_LOCK_KEY,
+                self.company.id + 1000,
+            )
+        )
+        self.assertEqual(len(self._plan_company()), 1)
 
     def test_worker_planning_from_stale_candidates_creates_nothing(self):
         Reminder = self.env["dunning.reminder"].sudo()
