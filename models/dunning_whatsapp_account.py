@@ -1,5 +1,6 @@
 import ipaddress
 import logging
+import re
 import threading
 import time
 from collections import defaultdict
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 import requests
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..services.backoff import CompletionWindowLimiter, TokenBucket
@@ -22,6 +23,10 @@ from ..services.whatsapp_client import (
 _logger = logging.getLogger(__name__)
 
 SECRET_GROUP = "base.group_system"
+# Where the access token is sent: whoever sets these can read the token on a
+# server of theirs, so they are as secret as the token itself.
+CONNECTION_FIELDS = ("api_base_url", "api_version", "phone_number_id")
+API_VERSION_RE = re.compile(r"v\d{1,3}\.\d{1,3}")
 # One pacer per (database, account, rate) in this process: workers that send for
 # the same number must share one dispatcher or split the rate between them.
 _PACERS = {}
@@ -37,6 +42,9 @@ class DunningWhatsappAccount(models.Model):
     The token and the secrets are readable by system administrators only:
     collectors see the account (its name, its number, whether it is paused) but
     never what lets anyone send or forge webhooks in the company's name.
+    Where the token goes (``CONNECTION_FIELDS``) is the administrators' too: a
+    collection manager pointing the base URL at a server of theirs would
+    receive the token with the next call.
     """
 
     _name = "dunning.whatsapp.account"
@@ -127,6 +135,34 @@ class DunningWhatsappAccount(models.Model):
     def _compute_is_sandbox(self):
         for account in self:
             account.is_sandbox = is_loopback_url(account.api_base_url)
+
+    @api.constrains(*CONNECTION_FIELDS)
+    def _check_connection(self):
+        for account in self:
+            problem = account._connection_problem()
+            if problem:
+                raise ValidationError(problem)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_connection_access(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_connection_access(vals)
+        return super().write(vals)
+
+    def _check_connection_access(self, vals):
+        if self.env.is_system() or not set(CONNECTION_FIELDS) & set(vals):
+            return
+        raise AccessError(
+            _(
+                "Only a system administrator can set where WhatsApp messages and "
+                "the access token are sent (phone number ID, API version, API "
+                "base URL)."
+            )
+        )
 
     # ------------------------------------------------------------------------------
     # Actions
@@ -242,6 +278,54 @@ class DunningWhatsappAccount(models.Model):
     # ------------------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------------------
+
+    def _connection_problem(self):
+        """Why these connection settings are refused, or None.
+
+        The token travels to ``base_url`` as a bearer header: only over https,
+        except to this machine (a test server or the demo's sandbox), and to a
+        bare origin (no credentials, path, query or fragment to smuggle it
+        elsewhere). The version and the number's id become path segments.
+        """
+        self.ensure_one()
+        base_url, version = self.api_base_url, self.api_version
+        phone_number_id = self.phone_number_id
+        try:
+            url = urlsplit(base_url or "")
+            # Reading the port raises ValueError on a malformed one.
+            port_ok = url.port is None or url.port > 0
+        except ValueError:
+            url, port_ok = None, False
+        if not port_ok or not url.hostname or url.scheme not in ("https", "http"):
+            return _(
+                "The API base URL must be a web address such as %(url)s.",
+                url="https://graph.facebook.com",
+            )
+        if url.scheme != "https" and not is_loopback_url(base_url):
+            return _(
+                "The API base URL must use https: the access token is sent to it "
+                "(only a test server on this machine may use http)."
+            )
+        if (
+            url.username
+            or url.password
+            or url.query
+            or url.fragment
+            or (url.path not in ("", "/"))
+        ):
+            return _(
+                "The API base URL is the server's address only, such as %(url)s: no "
+                "path, user, query or fragment.",
+                url="https://graph.facebook.com",
+            )
+        if not API_VERSION_RE.fullmatch(version or ""):
+            return _("The API version looks like v21.0.")
+        if not (phone_number_id or "").isdigit():
+            return _(
+                "The phone number ID is the number's id in Meta's WhatsApp Manager: "
+                "digits only."
+            )
+        return None
 
     def _sync_templates(self):
         """Sync this account's templates from Meta; return the counts by outcome.
