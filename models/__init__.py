@@ -1,3 +1,4 @@
+from . import dunning_engine_record
 from . import dunning_weekday
 from . import dunning_holiday
 from . import dunning_policy

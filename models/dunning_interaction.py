@@ -27,6 +27,7 @@ class DunningInteraction(models.Model):
     """
 
     _name = "dunning.interaction"
+    _inherit = ["dunning.engine.record"]
     _description = "Collection Contact Log"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -97,6 +98,25 @@ class DunningInteraction(models.Model):
         "of a payment plan).",
     )
     plan_id = fields.Many2one(related="promise_id.plan_id", string="Payment Plan")
+
+    # The collector says once who was reached, when, how and with what outcome;
+    # the record of that contact then stays as logged (the caps and the
+    # supervision count it): a correction is a new entry. The note stays
+    # editable. What follows from the contact is linked by the engine.
+    _dunning_frozen_fields = frozenset(
+        {
+            "company_id",
+            "partner_id",
+            "move_ids",
+            "user_id",
+            "date",
+            "channel",
+            "outcome_id",
+            "identity_confirmed",
+            "third_party",
+        }
+    )
+    _dunning_engine_fields = frozenset({"activity_id", "promise_id"})
 
     @api.constrains("outcome_id", "identity_confirmed", "third_party")
     def _check_identity(self):
@@ -215,7 +235,7 @@ class DunningInteraction(models.Model):
         """Link the promise agreed on this contact (called by the wizards)."""
         self.ensure_one()
         self.check_access("write")
-        self.promise_id = promise
+        self.sudo().promise_id = promise
 
     def _step_resend_invoice(self, **kwargs):
         """Email the invoices again and restart their collection ladder.

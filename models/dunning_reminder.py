@@ -70,6 +70,7 @@ class DunningReminder(models.Model):
     """
 
     _name = "dunning.reminder"
+    _inherit = ["dunning.engine.record"]
     _description = "Collection Reminder"
     _order = "scheduled_at desc, id desc"
     _check_company_auto = True
@@ -216,6 +217,31 @@ class DunningReminder(models.Model):
     message_id = fields.Many2one("mail.message", readonly=True)
     activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
 
+    # What happened to the message: the dispatcher's to write, never a user's
+    # (a collector setting a sent reminder back to queued would have it sent
+    # again, and the audit trail would lie).
+    _dunning_engine_fields = frozenset(
+        {
+            "state",
+            "plan_date",
+            "scheduled_at",
+            "claimed_at",
+            "sent_at",
+            "error_message",
+            "attempt_count",
+            "retry_count",
+            "deferral_count",
+            "recipient_id",
+            "fallback_of_id",
+            "line_ids",
+            "whatsapp_message_ids",
+            "mail_id",
+            "message_id",
+            "activity_id",
+            "uuid",
+        }
+    )
+
     _sql_constraints = [
         (
             "fallback_of_unique",
@@ -255,14 +281,33 @@ class DunningReminder(models.Model):
     # Actions
     # ------------------------------------------------------------------------------
 
+    # The buttons act through the engine (superuser mode, see
+    # dunning.engine.record) once the user's own right to change these
+    # reminders is checked; the user stays the author of what they cause.
+
     def action_cancel(self):
+        self.check_access("write")
         pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
-        pending.write({"state": "cancelled", "error_message": _("Cancelled by hand.")})
+        pending.sudo().write(
+            {"state": "cancelled", "error_message": _("Cancelled by hand.")}
+        )
         return True
 
     def action_retry(self):
+        """Queue failed reminders again; the error they had stays in the
+        customer's chatter (the audit trail keeps every attempt)."""
+        self.check_access("write")
         failed = self.filtered(lambda r: r.state == "failed")
-        failed.write(
+        for reminder in failed:
+            reminder.partner_id.sudo()._message_log(
+                body=_(
+                    "%(reminder)s queued again by %(user)s after it failed: %(error)s",
+                    reminder=reminder.display_name,
+                    user=self.env.user.name,
+                    error=reminder.error_message or "",
+                )
+            )
+        failed.sudo().write(
             {
                 "state": "queued",
                 "scheduled_at": fields.Datetime.now(),
@@ -273,9 +318,14 @@ class DunningReminder(models.Model):
 
     def action_send_now(self):
         """Dispatch these reminders now (still inside the contact window only)."""
+        self.check_access("write")
         pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
-        pending._dispatch(fields.Datetime.now())
+        pending.sudo()._dispatch(fields.Datetime.now())
         return True
+
+    def _dunning_settled(self):
+        """Attempted, sent or cancelled: part of the contact history."""
+        return self.filtered(lambda r: r.state not in ("queued", "deferred"))
 
     # ------------------------------------------------------------------------------
     # Crons

@@ -19,6 +19,7 @@ class DunningWhatsappEvent(models.Model):
     """
 
     _name = "dunning.whatsapp.event"
+    _inherit = ["dunning.engine.record"]
     _description = "WhatsApp Webhook Event"
     _order = "id"
     _rec_name = "event_key"
@@ -51,6 +52,9 @@ class DunningWhatsappEvent(models.Model):
         readonly=True,
     )
     error = fields.Text(readonly=True)
+
+    # The inbox holds what Meta sent: the engine's only.
+    _dunning_engine_fields = None
 
     _sql_constraints = [
         # Per number: one company's Meta app cannot pre-empt another's events.

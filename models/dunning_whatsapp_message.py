@@ -38,6 +38,7 @@ class DunningWhatsappMessage(models.Model):
     """A WhatsApp message sent or received: the audit record of the channel."""
 
     _name = "dunning.whatsapp.message"
+    _inherit = ["dunning.engine.record"]
     _description = "WhatsApp Message"
     _order = "create_date desc, id desc"
     _rec_name = "wamid"
@@ -177,6 +178,9 @@ class DunningWhatsappMessage(models.Model):
         help="The notes showing this message, with its current status, in the "
         "chatter of the customer and of the invoices it is about.",
     )
+
+    # Every field says what Meta or the customer did: the engine's only.
+    _dunning_engine_fields = None
 
     _sql_constraints = [
         ("wamid_unique", "UNIQUE(wamid)", "A WhatsApp message is recorded once."),

@@ -1,7 +1,9 @@
 """What a collection manager or a collector can do over JSON-RPC, as an
 intruder would try it: where the WhatsApp token goes, and the audit trail."""
 
+from datetime import timedelta
 
+from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
@@ -10,6 +12,7 @@ from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .collect_common import CollectCommon
+from .common import TUESDAY, TUESDAY_NOON_MX
 
 TOKEN = "EAAG-secret-token"
 
@@ -163,3 +166,144 @@ class TestWhatsAppConnectionSettings(RpcCommon):
             with self.subTest(values=values), self.assertRaises(ValidationError):
                 account.write(values)
                 account.flush_recordset()
+
+
+@tagged("post_install", "-at_install")
+class TestAuditTrailOverRpc(RpcCommon):
+    """Item: the contact history is written by the engine only."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice = cls.create_invoice(due=TUESDAY - timedelta(days=1))
+
+    def sent_reminder(self):
+        with freeze_time(TUESDAY_NOON_MX):
+            self.plan()
+            self.dispatch()
+        reminder = self.reminders(self.customer)
+        self.assertEqual(reminder.state, "sent")
+        return reminder
+
+    def test_collector_cannot_set_a_sent_reminder_back_to_queued(self):
+        reminder = self.sent_reminder()
+        mails_before = self.mails(self.customer)
+        self.assertRpcRefused(
+            "lucia",
+            "dunning.reminder",
+            "write",
+            [reminder.id],
+            {"state": "queued", "scheduled_at": "2026-11-24 17:00:00"},
+        )
+        self.assertEqual(reminder.state, "sent")
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
+        self.assertEqual(self.mails(self.customer), mails_before)
+
+    def test_collector_cannot_rewrite_the_error_or_dates_of_a_reminder(self):
+        reminder = self.sent_reminder()
+        for values in (
+            {"error_message": "Never sent"},
+            {"sent_at": "2026-01-01 00:00:00"},
+            {"scheduled_at": "2026-01-01 00:00:00"},
+            {"attempt_count": 0},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                reminder.with_user(self.collector).write(values)
+
+    def test_a_sent_reminder_is_immutable_to_users_even_a_manager(self):
+        reminder = self.sent_reminder()
+        with self.assertRaisesRegex(AccessError, "audit trail"):
+            reminder.with_user(self.manager).write({"amount_due": 1.0})
+
+    def test_collector_cannot_create_a_reminder_already_sent(self):
+        self.assertRpcRefused(
+            "lucia",
+            "dunning.reminder",
+            "create",
+            {
+                "partner_id": self.customer.id,
+                "level_id": self.levels[1].id,
+                "channel": "email",
+                "currency_id": self.company.currency_id.id,
+                "state": "sent",
+                "sent_at": "2026-11-20 12:00:00",
+            },
+        )
+
+    def test_collector_still_cancels_a_queued_reminder_through_its_button(self):
+        with freeze_time(TUESDAY_NOON_MX):
+            self.plan()
+        reminder = self.reminders(self.customer)
+        self.assertEqual(reminder.state, "queued")
+        self.rpc("lucia", "dunning.reminder", "action_cancel", [reminder.id])
+        self.assertEqual(reminder.state, "cancelled")
+
+    def test_manager_retries_a_failed_reminder_and_the_error_stays_on_record(self):
+        reminder = self.sent_reminder()
+        reminder.sudo().write({"state": "failed", "error_message": "SMTP refused"})
+        reminder.with_user(self.manager).action_retry()
+        self.assertEqual(reminder.state, "queued")
+        self.assertIn("SMTP refused", "".join(self.customer.message_ids.mapped("body")))
+
+    def test_manager_cannot_rewrite_a_whatsapp_message_or_a_webhook_event(self):
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "direction": "out",
+                    "state": "sent",
+                    "wamid": "wamid.HBgM",
+                    "account_id": self.account.id,
+                    "partner_id": self.customer.id,
+                }
+            )
+        )
+        event = (
+            self.env["dunning.whatsapp.event"]
+            .sudo()
+            .create(
+                {
+                    "event_key": "status:wamid.HBgM:delivered",
+                    "account_id": self.account.id,
+                    "kind": "status",
+                    "payload": "{}",
+                }
+            )
+        )
+        self.assertRpcRefused(
+            "jefa",
+            "dunning.whatsapp.message",
+            "write",
+            [message.id],
+            {"state": "read"},
+        )
+        self.assertEqual(message.state, "sent")
+        # Even an administrator: the inbox is what Meta sent.
+        with self.assertRaises(AccessError):
+            event.with_user(self.admin_user).write({"state": "done"})
+
+    def test_collector_edits_the_note_of_a_call_but_not_its_facts(self):
+        interaction, _action = self.log("no_answer")
+        self.rpc(
+            "lucia",
+            "dunning.interaction",
+            "write",
+            [interaction.id],
+            {"note": "Voicemail full"},
+        )
+        self.assertEqual(interaction.note, "Voicemail full")
+        for values in (
+            {"date": "2026-01-01 10:00:00"},
+            {"outcome_id": self.outcomes["promise"].id},
+            {"user_id": self.collector_2.id},
+        ):
+            with self.subTest(values=values):
+                self.assertRpcRefused(
+                    "lucia",
+                    "dunning.interaction",
+                    "write",
+                    [interaction.id],
+                    values,
+                )

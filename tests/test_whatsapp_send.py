@@ -163,7 +163,7 @@ class TestWhatsAppSend(WhatsAppCommon):
         self.assertEqual(reminder.state, "sending")
         self.assertIn("status webhook", reminder.error_message)
         # A later dispatch, even long after, neither resends nor requeues it.
-        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(hours=12))
+        self._as_cron()._recover_stale_claims(NOW + timedelta(hours=12))
         self.send(reminder)
         self.assertEqual(reminder.state, "sending")
         self.assertEqual(len(self.graph.sends), 1)
@@ -183,7 +183,7 @@ class TestWhatsAppSend(WhatsAppCommon):
         # the message was never tried.
         reminder = self.queued_whatsapp()
         reminder.write({"state": "sending", "claimed_at": NOW - timedelta(hours=2)})
-        self.env["dunning.reminder"]._recover_stale_claims(NOW)
+        self._as_cron()._recover_stale_claims(NOW)
         self.assertEqual(reminder.state, "queued")
 
     def test_stale_claim_with_outbox_record_left_alone(self):
@@ -200,7 +200,7 @@ class TestWhatsAppSend(WhatsAppCommon):
                 "reminder_id": reminder.id,
             }
         )
-        self.env["dunning.reminder"]._recover_stale_claims(NOW)
+        self._as_cron()._recover_stale_claims(NOW)
         self.assertEqual(reminder.state, "sending")
 
     def test_uncertain_send_escalated_after_the_grace_period(self):
@@ -208,9 +208,9 @@ class TestWhatsAppSend(WhatsAppCommon):
         reminder = self.queued_whatsapp()
         with patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)):
             self.send(reminder)
-        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(hours=2))
+        self._as_cron()._recover_stale_claims(NOW + timedelta(hours=2))
         self.assertEqual(reminder.state, "sending")
-        self.env["dunning.reminder"]._recover_stale_claims(NOW + timedelta(days=2))
+        self._as_cron()._recover_stale_claims(NOW + timedelta(days=2))
         self.assertEqual(reminder.state, "failed")
         self.assertIn("never confirmed", reminder.error_message)
         self.assertTrue(self.wa_customer.activity_ids)
