@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -13,6 +15,19 @@ DISPUTE_SOURCES = [
     ("call", "Phone call"),
     ("portal", "Customer page"),
 ]
+
+
+def text_to_html(text):
+    """``text`` as HTML showing exactly what was typed: escaped, line breaks kept.
+
+    The comment of a dispute may come from the public customer page: put raw
+    into an HTML field (the activity's note, and the email telling the
+    collector about it), sanitising would still keep links and images chosen by
+    whoever holds the link. Not ``odoo.tools.plaintext2html``: it turns the
+    addresses in the text into clickable links, and a link typed by the public
+    must stay text in the collector's inbox.
+    """
+    return Markup("<p>%s</p>") % Markup("<br/>").join(text.splitlines())
 
 
 class DunningDispute(models.Model):
@@ -232,7 +247,7 @@ class DunningDispute(models.Model):
                 scheduler.activity_schedule(
                     "mail.mail_activity_data_todo",
                     summary=_("Review the customer's dispute"),
-                    note=dispute.comment or note,
+                    note=text_to_html(dispute.comment or note),
                     user_id=user.id,
                 )
         self.env["account.move"]._dunning_cancel_pending(

@@ -420,3 +420,61 @@ class TestPortalSelfService(PortalCommon):
         self.assertEqual(dispute.attachment_ids.name, "remision.pdf")
         self.assertEqual(dispute.attachment_ids.res_id, dispute.id)
         self.assertFalse(dispute.attachment_ids.public)
+
+    def test_dispute_comment_reaches_the_collector_as_text(self):
+        collector = new_test_user(
+            self.env,
+            login="cobrador_texto",
+            groups="account_dunning.group_dunning_collector",
+            company_id=self.company.id,
+            company_ids=self.company.ids,
+            notification_type="email",
+        )
+        self.customer.with_company(self.company).dunning_collector_id = collector
+        comment = (
+            '<a href="https://evil.example.com/pay">Pay here</a>\n'
+            '<img src="https://evil.example.com/pixel.png">'
+        )
+        _token, path = self.link()
+        page = self.url_open(path)
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = self.url_open(
+            f"{path}/dispute",
+            data={
+                "csrf_token": csrf,
+                "reason": "other",
+                "comment": comment,
+                "invoice_ids": [self.invoice_1.id],
+            },
+        )
+        self.assertIn("o_dunning_done", response.text)
+        dispute = (
+            self.env["dunning.dispute"]
+            .sudo()
+            .search([("partner_id", "=", self.customer.id)])
+        )
+        # Kept as typed, in a text field.
+        self.assertEqual(dispute.comment, comment)
+        activity = dispute.activity_ids
+        self.assertEqual(activity.user_id, collector)
+        note = str(activity.note)
+        self.assertNotIn("<a", note)
+        self.assertNotIn("<img", note)
+        self.assertIn("&lt;img src=", note)
+        self.assertIn("Pay here&lt;/a&gt;<br", note)
+        # Neither the chatter nor the email telling the collector carry markup
+        # of the customer's.
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search([("model", "=", "dunning.dispute"), ("res_id", "=", dispute.id)])
+        )
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("model", "=", "dunning.dispute"), ("res_id", "=", dispute.id)])
+        )
+        self.assertTrue(mails)
+        for body in messages.mapped("body") + mails.mapped("body_html"):
+            self.assertNotIn("<img", body)
+            self.assertNotIn('href="https://evil.example.com', body)
