@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.fields import Command
 
 from ..services.contact_window import ContactWindow
 
@@ -387,6 +388,74 @@ class DunningPolicy(models.Model):
         self.contact_weekdays = self.env["dunning.weekday"].search(
             [("code", "in", weekday_codes)]
         )
+
+    def _copy_for_company(self, company):
+        """A copy of this policy for ``company``, without another company's records.
+
+        Levels and notices may point to records bound to this policy's company
+        (its WhatsApp templates, and any company-bound field added later):
+        copied as they are, the multi-company rules refuse them ("Incompatible
+        companies on records"), and with them the creation of the company.
+        Those values are left empty, and what used them goes by what needs no
+        company-bound record: a notice by email instead of WhatsApp; a
+        WhatsApp-only level by email when it has an email template, else as a
+        collector activity. The new company chooses its own templates later.
+        """
+        self.ensure_one()
+        values = self._values_for_company(self, company)
+        if "promise_whatsapp_template_id" in values and self.promise_confirm_whatsapp:
+            values.update(promise_confirm_whatsapp=False, promise_confirm_email=True)
+        if "thank_you_whatsapp_template_id" in values and self.thank_you_whatsapp:
+            values.update(thank_you_whatsapp=False, thank_you_email=True)
+        # The levels are copied one by one, not given in the policy's copy
+        # values: a copied level keeps the translations of its name and
+        # summary, values given to a copy do not.
+        policy = self.copy(
+            {"company_id": company.id, "name": self.name, "level_ids": [], **values}
+        )
+        for level in self.level_ids.sorted("id"):
+            level_values = self._values_for_company(level, company)
+            if "whatsapp_template_id" in level_values and level.channel_whatsapp:
+                level_values["channel_whatsapp"] = False
+                if not (level.channel_email or level.channel_activity):
+                    channel = (
+                        "channel_email"
+                        if level.mail_template_id
+                        else "channel_activity"
+                    )
+                    level_values[channel] = True
+            level.copy({**level_values, "policy_id": policy.id})
+        return policy
+
+    @api.model
+    def _values_for_company(self, record, company):
+        """The values emptying the fields of ``record`` that point to records of
+        another company than ``company``.
+
+        Read from the fields themselves, so that a company-bound field added
+        later (an account, a user...) is covered without a list to maintain;
+        compatibility is what Odoo's own multi-company check uses.
+        """
+        values = {}
+        for name, field in record._fields.items():
+            if (
+                field.type not in ("many2one", "many2many")
+                or not field.store
+                or field.compute
+                or field.automatic
+                or name == "company_id"
+            ):
+                continue
+            comodel = self.env[field.comodel_name]
+            if "company_id" not in comodel._fields:
+                continue
+            value = record[name]
+            kept = value.filtered_domain(comodel._check_company_domain(company))
+            if kept != value:
+                values[name] = (
+                    kept.id if field.type == "many2one" else [Command.set(kept.ids)]
+                )
+        return values
 
     def _get_contact_window(self, country=None, around=None):
         """The contact window of this policy for a debtor of ``country``.

@@ -31,6 +31,4 @@ class ResCompany(models.Model):
             if template.company_id == company:
                 company.dunning_policy_id = template
                 continue
-            company.dunning_policy_id = template.copy(
-                {"company_id": company.id, "name": template.name}
-            )
+            company.dunning_policy_id = template._copy_for_company(company)

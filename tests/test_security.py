@@ -90,6 +90,81 @@ class TestMultiCompany(DunningTwoCompanies):
             default.level_ids.mapped("offset_days"),
         )
 
+    def test_new_company_policy_leaves_out_another_companys_whatsapp(self):
+        default = self.env.ref("account_dunning.dunning_policy_default")
+        account = self.env["dunning.whatsapp.account"].create(
+            {
+                "name": "Cobranza",
+                "company_id": default.company_id.id,
+                "phone_number_id": "106540352242922",
+                "api_base_url": "http://127.0.0.1:9",
+            }
+        )
+        template = self.env["dunning.whatsapp.template"].create(
+            {
+                "name": "recordatorio_pago_v1",
+                "account_id": account.id,
+                "body_text": "Su saldo vence pronto.",
+            }
+        )
+        levels = {level.offset_days: level for level in default.level_ids}
+        # WhatsApp only, with an email template to fall back on; WhatsApp only,
+        # without; WhatsApp besides the email.
+        whatsapp = {"channel_whatsapp": True, "whatsapp_template_id": template.id}
+        levels[0].write({**whatsapp, "channel_email": False})
+        levels[-3].write(
+            {**whatsapp, "channel_email": False, "mail_template_id": False}
+        )
+        levels[30].write(whatsapp)
+        default.write(
+            {
+                "promise_confirm_email": False,
+                "promise_confirm_whatsapp": True,
+                "promise_whatsapp_template_id": template.id,
+                "thank_you_email": False,
+                "thank_you_whatsapp": True,
+                "thank_you_whatsapp_template_id": template.id,
+            }
+        )
+
+        company = self.env["res.company"].create({"name": "Acme Guadalajara"})
+
+        policy = company.dunning_policy_id
+        self.assertEqual(policy.company_id, company)
+        self.assertEqual(
+            policy.level_ids.mapped("offset_days"),
+            default.level_ids.mapped("offset_days"),
+        )
+        for record in [policy, *policy.level_ids]:
+            for name, field in record._fields.items():
+                if (
+                    field.type not in ("many2one", "many2many")
+                    or field.automatic
+                    or name == "company_id"
+                ):
+                    continue
+                if "company_id" not in self.env[field.comodel_name]._fields:
+                    continue
+                with self.subTest(record=record.display_name, field=name):
+                    self.assertFalse(
+                        record[name].filtered(
+                            lambda r: r.company_id and r.company_id != company
+                        )
+                    )
+        copies = {level.offset_days: level for level in policy.level_ids}
+        self.assertFalse(any(policy.level_ids.mapped("channel_whatsapp")))
+        self.assertEqual(copies[0]._get_channels(), ["email"])
+        self.assertEqual(copies[-3]._get_channels(), ["activity"])
+        self.assertEqual(copies[30]._get_channels(), ["email"])
+        # The written confirmation and the thank-you go by email instead.
+        self.assertFalse(policy.promise_confirm_whatsapp)
+        self.assertTrue(policy.promise_confirm_email)
+        self.assertFalse(policy.thank_you_whatsapp)
+        self.assertTrue(policy.thank_you_email)
+        # The default policy keeps its own.
+        self.assertEqual(levels[0].whatsapp_template_id, template)
+        self.assertEqual(default.promise_whatsapp_template_id, template)
+
     def test_company_created_by_a_user_outside_the_main_company_gets_a_policy(self):
         administrator = new_test_user(
             self.env,
