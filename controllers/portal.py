@@ -23,7 +23,13 @@ from odoo.addons.account.controllers.download_docs import (
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
 from odoo.addons.payment import utils as payment_utils
 
+from ..services import log_privacy
+
 _logger = logging.getLogger(__name__)
+
+# The page's URL is its credential: keep it out of the lines the HTTP server
+# logs for each request (see services/log_privacy.py).
+log_privacy.install()
 
 # The most invoices one payment may cover (the reference lists them all).
 MAX_SELECTION = 200

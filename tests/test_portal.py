@@ -1,4 +1,6 @@
 import json
+import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -8,6 +10,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.dunning_portal_token import hash_token
+from ..services.log_privacy import token_ref
 from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
 
 
@@ -478,3 +481,61 @@ class TestPortalSelfService(PortalCommon):
         for body in messages.mapped("body") + mails.mapped("body_html"):
             self.assertNotIn("<img", body)
             self.assertNotIn('href="https://evil.example.com', body)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalPrivacy(PortalCommon):
+    """The link is the customer's credential: it stays out of the server log."""
+
+    @contextmanager
+    def server_logs(self):
+        """Everything the server logs meanwhile, down to DEBUG: werkzeug's line
+        for each request, and Odoo's own lines."""
+        loggers = [logging.getLogger(name) for name in ("werkzeug", "odoo")]
+        levels = [logger.level for logger in loggers]
+        try:
+            for logger in loggers:
+                logger.setLevel(logging.DEBUG)
+            with self.assertLogs(level=logging.DEBUG) as logs:
+                yield logs
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+    def csrf(self, page):
+        return page.text.split('name="csrf_token" value="')[1].split('"')[0]
+
+    def test_request_log_lines_carry_a_hash_prefix_not_the_token(self):
+        token, path = self.link()
+        self.authenticate(None, None)
+        with self.server_logs() as logs:
+            page = self.url_open(path)
+            self.url_open(f"{path}/invoice/{self.invoice_1.id}")
+            # A form: the POST, then the page it redirects to.
+            self.url_open(
+                f"{path}/contact",
+                data={"whatsapp": "out", "csrf_token": self.csrf(page)},
+            )
+            self.url_open(f"{path}/nothing/here")
+        # The server's lines; not those of the test's own HTTP client (urllib3).
+        messages = [
+            record.getMessage()
+            for record in logs.records
+            if record.name == "werkzeug" or record.name.startswith("odoo")
+        ]
+        self.assertEqual([m for m in messages if token in m], [])
+        requests = [
+            record.getMessage() for record in logs.records if record.name == "werkzeug"
+        ]
+        self.assertEqual(
+            len([m for m in requests if f"/cobranza/[sha256:{token_ref(token)}]" in m]),
+            5,
+        )
+
+    def test_refused_form_warning_carries_a_hash_prefix_not_the_token(self):
+        token, path = self.link()
+        with self.assertLogs("odoo.http", logging.WARNING) as logs:
+            response = self.url_open(f"{path}/contact", data={"whatsapp": "out"})
+        self.assertEqual(response.status_code, 400)
+        self.assertNotIn(token, logs.output[0])
+        self.assertIn(f"/cobranza/[sha256:{token_ref(token)}]/contact", logs.output[0])
