@@ -14,6 +14,7 @@ from . import dunning_whatsapp_template
 from . import dunning_whatsapp_message
 from . import dunning_whatsapp_event
 from . import ir_actions_server
+from . import ir_http
 from . import dunning_portal_token
 from . import dunning_portal_throttle
 from . import dunning_promise

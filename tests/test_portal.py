@@ -485,7 +485,8 @@ class TestPortalSelfService(PortalCommon):
 
 @tagged("post_install", "-at_install")
 class TestPortalPrivacy(PortalCommon):
-    """The link is the customer's credential: it stays out of the server log."""
+    """The link is the customer's credential: it stays out of the server log,
+    out of other sites' Referer and out of every cache."""
 
     @contextmanager
     def server_logs(self):
@@ -539,3 +540,51 @@ class TestPortalPrivacy(PortalCommon):
         self.assertEqual(response.status_code, 400)
         self.assertNotIn(token, logs.output[0])
         self.assertIn(f"/cobranza/[sha256:{token_ref(token)}]/contact", logs.output[0])
+
+    def test_every_answer_forbids_referrer_and_cache(self):
+        token, path = self.link()
+        self.authenticate(None, None)
+        page = self.url_open(path)
+        csrf = self.csrf(page)
+        answers = {
+            "page": (page, 200),
+            "invoice PDF": (
+                self.url_open(f"{path}/invoice/{self.invoice_1.id}"),
+                200,
+            ),
+            "payment page": (
+                self.url_open(f"{path}/pay?invoice_ids={self.invoice_1.id}"),
+                200,
+            ),
+            "form with an error": (
+                self.url_open(
+                    f"{path}/contact", data={"whatsapp": "?", "csrf_token": csrf}
+                ),
+                200,
+            ),
+            "redirection after a form": (
+                self.url_open(
+                    f"{path}/contact",
+                    data={"whatsapp": "out", "csrf_token": csrf},
+                    allow_redirects=False,
+                ),
+                303,
+            ),
+            "wrong link": (self.url_open("/cobranza/" + "x" * 43), 404),
+            "unknown path": (self.url_open(f"{path}/nothing/here"), 404),
+            "after a payment, unknown": (self.url_open("/cobranza/paid?tx_id=0"), 404),
+        }
+        with mute_logger("odoo.http"):
+            answers["form without CSRF token"] = (
+                self.url_open(f"{path}/contact", data={"whatsapp": "out"}),
+                400,
+            )
+        self.env["ir.config_parameter"].sudo().set_param(
+            "account_dunning.portal_rate_token", "1"
+        )
+        answers["too many requests"] = (self.url_open(path), 429)
+        for what, (response, status) in answers.items():
+            with self.subTest(what):
+                self.assertEqual(response.status_code, status)
+                self.assertEqual(response.headers.get("Referrer-Policy"), "no-referrer")
+                self.assertEqual(response.headers.get("Cache-Control"), "no-store")
