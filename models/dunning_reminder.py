@@ -3,14 +3,17 @@ import random
 import threading
 import uuid
 from collections import defaultdict, namedtuple
+from contextlib import nullcontext
 from datetime import UTC, datetime, time, timedelta
 
+import psycopg2.errors
 from markupsafe import Markup
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL, email_normalize, split_every
 
+from ..services import smtp_failure
 from ..services import whatsapp_client as wa
 from ..services.backoff import can_retry, next_retry_at
 from ..services.contact_window import (
@@ -21,7 +24,7 @@ from ..services.contact_window import (
 )
 from ..services.timezones import partner_timezones
 from .dunning_level import CHANNELS
-from .dunning_whatsapp_message import DEFER_CHATTER
+from .dunning_whatsapp_message import DEFER_CHATTER, should_apply_status
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +39,15 @@ OUTBOX_CHANNELS = {"whatsapp"}
 # (the second key is the company's id): any constant of our own, here the
 # digits of "dunning" on a phone keypad.
 PLAN_LOCK_KEY = 3866464
+# What a status webhook updating the same message makes a dispatcher's write
+# fail with, under PostgreSQL's repeatable read: worth one more try from a
+# fresh snapshot, a few times.
+CONCURRENT_UPDATE_ERRORS = (
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+)
+OWN_TRANSACTION_TRIES = 5
 # A claim older than this is considered abandoned by a crashed worker.
 STALE_CLAIM = timedelta(minutes=30)
 # How long a send whose outcome is uncertain waits for the provider's status
@@ -56,7 +68,12 @@ PreparedWhatsApp = namedtuple(
 )
 
 
-class WhatsAppUnreachableError(UserError):
+class RecipientUnreachableError(UserError):
+    """The customer cannot be reached on this channel at all (no valid address,
+    no consent, opt-out): the reminder fails and its fallback takes over."""
+
+
+class WhatsAppUnreachableError(RecipientUnreachableError):
     """The customer cannot be reached by WhatsApp at all (consent, opt-out,
     number): the reminder fails and the policy's fallback channel takes over."""
 
@@ -858,19 +875,25 @@ class DunningReminder(models.Model):
     def _recover_stale_claims(self, now):
         """Settle reminders left in ``sending`` by a worker that died.
 
-        Email and activity reminders are sent in the same transaction that marks
-        them sent, so a claim without its email or activity was never sent and
-        can safely go back to the queue; one with them was sent.
+        Activity reminders are created in the same transaction that marks them
+        sent, and an email reminder's mail in the one that leaves it
+        ``sending``: a claim without its mail or activity was never sent and
+        can safely go back to the queue. An email reminder with its mail waits
+        for Odoo's mail queue, which reports the mail server's answer
+        (_dunning_mail_outcome); one whose mail failed without that answer
+        reaching it is settled from the mail's state.
         """
         stale = self.search(
             [("state", "=", "sending"), ("claimed_at", "<", now - STALE_CLAIM)]
         )
         for reminder in stale:
             if reminder.channel in OUTBOX_CHANNELS:
-                # The outbox record is committed just before the provider's call:
-                # with it the message may have gone out, and only the provider's
-                # status webhook settles it; without it, it was never tried.
+                # A message is marked attempted (and committed) just before its
+                # call: with that mark it may have gone out, and only the
+                # provider's status webhook settles it; without it, its worker
+                # died before the call, and it is sent again.
                 if not reminder._has_outbox_record():
+                    reminder._outbox_messages().unlink()
                     reminder.write({"state": "queued", "claimed_at": False})
                     continue
                 # A worker that died during its batch's calls left its
@@ -880,7 +903,13 @@ class DunningReminder(models.Model):
                 )._chatter_sync()
                 if reminder.claimed_at < now - UNCERTAIN_GRACE:
                     reminder._escalate_uncertain()
-            elif reminder.mail_id or reminder.message_id or reminder.activity_id:
+            elif reminder.mail_id:
+                mail = reminder.mail_id
+                if mail.state in ("sent", "exception", "cancel"):
+                    reminder._dunning_mail_outcome(
+                        mail, mail.failure_type, mail.failure_reason
+                    )
+            elif reminder.message_id or reminder.activity_id:
                 reminder.write({"state": "sent", "sent_at": reminder.claimed_at})
             else:
                 reminder.write({"state": "queued", "claimed_at": False})
@@ -907,15 +936,19 @@ class DunningReminder(models.Model):
         )
 
     def _has_outbox_record(self):
-        """Whether a send of this reminder may have reached the provider."""
+        """Whether a send of this reminder may have reached the provider: its
+        message's call started (or Meta's id for it is known)."""
         self.ensure_one()
         if self.channel == "whatsapp":
             return bool(
-                self.whatsapp_message_ids.filtered(
-                    lambda m: m.direction == "out" and m.state != "failed"
-                )
+                self._outbox_messages().filtered(lambda m: m.attempted_at or m.wamid)
             )
         return False
+
+    def _outbox_messages(self):
+        return self.whatsapp_message_ids.filtered(
+            lambda m: m.direction == "out" and m.state != "failed"
+        )
 
     def _dispatch(self, now):
         """Send, defer or cancel each reminder of ``self``; never raises."""
@@ -953,16 +986,15 @@ class DunningReminder(models.Model):
                 when = reminder._deliver_prepared(send, now, clients)
                 if when:
                     trigger_times.add(when)
-            self._post_whatsapp_notes(
-                self.env["dunning.whatsapp.message"].union(
-                    *(send.message for send in prepared.values())
-                )
+            messages = self.env["dunning.whatsapp.message"].union(
+                *(send.message for send in prepared.values())
             )
+            self._in_own_transaction(lambda: self._post_whatsapp_notes(messages))
         if trigger_times:
             self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
                 at=sorted(trigger_times)
             )
-        if self.filtered(lambda r: r.state == "sent" and r.mail_id):
+        if self.filtered(lambda r: r.state == "sending" and r.mail_id):
             # Emails wait in Odoo's mail queue: wake its cron instead of waiting
             # for its next run.
             mail_cron = self.env.ref(
@@ -1050,8 +1082,13 @@ class DunningReminder(models.Model):
                     else m.amount_residual
                     for m in moves
                 )
-                getattr(self, f"_send_{self.channel}")()
-                self.write({"state": "sent", "sent_at": now})
+                # A channel that hands the message to a queue of its own (the
+                # mail queue) stays ``sending`` until that queue reports back.
+                state = getattr(self, f"_send_{self.channel}")() or "sent"
+                if state == "sent":
+                    self.write({"state": "sent", "sent_at": now})
+        except RecipientUnreachableError as error:
+            self._fail_with_fallback(str(error), now)
         except (UserError, ValidationError, ValueError) as error:
             self._set_failed(str(error))
         except Exception as error:  # noqa: BLE001
@@ -1097,18 +1134,87 @@ class DunningReminder(models.Model):
     def _deliver_prepared(self, send, now, clients):
         """Make the call of a message prepared and committed by the batch.
 
-        Like the send itself in :meth:`_dispatch_one`: never raises, records the
-        outcome on the reminder, returns when to dispatch again, if ever.
+        Three steps, each committed on its own: the message is marked
+        attempted just before its call (after a crash, only the messages whose
+        call may have happened are uncertain; the others are sent again); the
+        call (no database work); its outcome, in a short transaction of its
+        own, tried again from a fresh snapshot if a status webhook about this
+        very message (Meta sends them within a second) changed it first.
+
+        Like the send itself in :meth:`_dispatch_one`: never raises, records
+        the outcome on the reminder, returns when to dispatch again, if ever.
         """
         self.ensure_one()
+        retry_at = None
         try:
-            return self._deliver_whatsapp(send, now, clients)
-        except (UserError, ValidationError, ValueError) as error:
-            self._set_failed(str(error))
+            retry_at = self._start_whatsapp_attempt(send, now)
         except Exception as error:  # noqa: BLE001
             _logger.exception("Reminder %s could not be sent", self.uuid)
             self._set_failed(_("Unexpected error: %(error)s", error=error))
+            return None
+        if retry_at:
+            return retry_at
+        outcome = self._call_whatsapp(send, clients)
+        when = []
+
+        def record():
+            when[:] = [self._record_whatsapp_outcome(send, now, outcome)]
+
+        try:
+            self._in_own_transaction(record)
+        except Exception as error:  # noqa: BLE001
+            _logger.exception("Reminder %s: its outcome was not recorded", self.uuid)
+            reason = _("Unexpected error: %(error)s", error=error)
+            self._in_own_transaction(lambda: self._set_failed(reason))
+            return None
+        return when[0] if when else None
+
+    def _start_whatsapp_attempt(self, send, now):
+        """Mark the message attempted and commit, unless its account was
+        paused since the batch was prepared (an earlier call of the batch got
+        an authentication error): then it never leaves; return the retry time.
+        """
+        account, message = send.account, send.message
+        if account.state != "active" or not account.active:
+            message.unlink()
+            retry_at = now + timedelta(hours=1)
+            self._requeue(
+                retry_at,
+                _("The WhatsApp account %(account)s is paused.", account=account.name),
+            )
+            self._commit_between_batches()
+            return retry_at
+        message.attempted_at = fields.Datetime.now()
+        self._commit_between_batches()
         return None
+
+    def _in_own_transaction(self, write):
+        """Run ``write`` and commit it at once; from a fresh snapshot again when
+        a concurrent transaction (a status webhook) changed the same rows first.
+
+        Called only when everything before it is committed, so that starting
+        over rolls back nothing but ``write`` itself. Under tests, which run in
+        one transaction that is never committed, a savepoint stands for it.
+        """
+        testing = self._testing()
+        for attempt in range(1, OWN_TRANSACTION_TRIES + 1):
+            try:
+                with self.env.cr.savepoint() if testing else nullcontext():
+                    write()
+                    self.env.flush_all()
+            except CONCURRENT_UPDATE_ERRORS as error:
+                if attempt == OWN_TRANSACTION_TRIES:
+                    raise
+                _logger.info(
+                    "Dispatch: a concurrent update (%s), attempt %s, trying again",
+                    type(error).__name__,
+                    attempt,
+                )
+                if not testing:
+                    self.env.cr.rollback()
+                continue
+            self._commit_between_batches()
+            return
 
     def _set_statement(self, moves):
         self.move_ids = moves
@@ -1125,15 +1231,17 @@ class DunningReminder(models.Model):
         self.write({"state": "failed", "error_message": reason})
 
     def _fail_with_fallback(self, reason, now=None):
-        """This WhatsApp reminder cannot reach the customer: fail it and queue
-        the policy's fallback reminder, and say so in the customer's chatter."""
+        """This reminder cannot reach the customer: fail it and queue its
+        fallback reminder, and say so in the customer's chatter."""
         self.ensure_one()
         self._set_failed(reason)
         fallback, note = self._create_fallback(now or fields.Datetime.now())
         self.error_message = f"{reason}\n{note}"
+        labels = dict(self._fields["channel"]._description_selection(self.env))
         body = _(
-            "The WhatsApp reminder %(level)s could not reach the customer: "
+            "The %(channel)s reminder %(level)s could not reach the customer: "
             "%(reason)s %(note)s",
+            channel=labels.get(self.channel, self.channel),
             level=self.level_id.name,
             reason=reason,
             note=note,
@@ -1155,7 +1263,7 @@ class DunningReminder(models.Model):
         """
         self.ensure_one()
         reminders = self.sudo()  # queueing a reminder is the engine's job
-        mode = self.policy_id.whatsapp_fallback or "none"
+        mode = self._fallback_channel()
         if mode == "none":
             return reminders.browse(), _("The policy has no fallback channel.")
         if self.fallback_ids:
@@ -1218,6 +1326,17 @@ class DunningReminder(models.Model):
         if downgrade:
             note = _("%(reason)s: %(note)s", reason=downgrade, note=note)
         return fallback, note
+
+    def _fallback_channel(self):
+        """The channel that replaces this reminder's when it cannot reach the
+        customer: the policy's choice after WhatsApp; after an email, always
+        the collector (an activity: fix the address, call the customer), who
+        must know the customer did not get it."""
+        if self.channel == "whatsapp":
+            return self.policy_id.whatsapp_fallback or "none"
+        if self.channel == "email":
+            return "activity"
+        return "none"
 
     def _get_fallback_mail_template(self):
         """The email template of a fallback: the level's own, else that of the
@@ -1347,10 +1466,18 @@ class DunningReminder(models.Model):
             )
         recipient = self._get_email_recipient()
         if not recipient.email:
-            raise UserError(
+            raise RecipientUnreachableError(
                 _(
                     "%(partner)s has no email address.",
                     partner=recipient.display_name,
+                )
+            )
+        if not email_normalize(recipient.email):
+            raise RecipientUnreachableError(
+                _(
+                    "The email address of %(partner)s is not valid: %(email)s.",
+                    partner=recipient.display_name,
+                    email=recipient.email,
                 )
             )
         self.recipient_id = recipient
@@ -1375,7 +1502,9 @@ class DunningReminder(models.Model):
                 "error_message": "\n".join(notes) or False,
             }
         )
-        self._log_contact(mail.body or mail.body_html, mail.subject)
+        # Sent (and logged in the chatter) when the mail server accepts it:
+        # see _dunning_mail_outcome.
+        return "sending"
 
     def _send_activity(self):
         self.ensure_one()
@@ -1414,23 +1543,6 @@ class DunningReminder(models.Model):
             ),
             None,
         )
-
-    def _send_whatsapp(self, now):
-        """Send the level's approved template; return when to dispatch again.
-
-        The claim (state ``sending``) is committed before the call: whatever
-        happens after it, this reminder is never sent twice. Meta's error code
-        decides what follows (WHATSAPP.md): retry later, delay this customer
-        only, fail, pause the account, or wait for the status webhook.
-        """
-        self.ensure_one()
-        send = self._prepare_whatsapp(now)
-        if not isinstance(send, PreparedWhatsApp):
-            return send
-        # Outbox: the claim and its message are durable before the message can
-        # leave.
-        self._commit_between_batches()
-        return self._deliver_whatsapp(send, now, {})
 
     def _prepare_whatsapp(self, now):
         """Check and render this reminder's message and create its outbox record
@@ -1492,70 +1604,73 @@ class DunningReminder(models.Model):
         )
         return PreparedWhatsApp(account, message, template, params, url_suffix, body)
 
-    def _deliver_whatsapp(self, send, now, clients):
-        """Call the Cloud API for a prepared message whose outbox record is
-        committed, and record the outcome; return when to dispatch again.
+    def _call_whatsapp(self, send, clients):
+        """Make the Cloud API call of a prepared message: its result, or the
+        error it raised. No database work: that is the outcome's, in its own
+        transaction (:meth:`_record_whatsapp_outcome`).
 
         ``clients`` caches one client per account, so that the calls of a batch
         reuse one HTTP connection (keep-alive).
         """
-        self.ensure_one()
-        account, message, template = send.account, send.message, send.template
-        params, url_suffix, body = send.params, send.url_suffix, send.body
-        partner = self.partner_id
-        if account.state != "active" or not account.active:
-            # Paused since the message was prepared (an earlier call of this
-            # batch got an authentication error): it never left.
-            message.unlink()
-            retry_at = now + timedelta(hours=1)
-            self._requeue(
-                retry_at,
-                _("The WhatsApp account %(account)s is paused.", account=account.name),
-            )
-            return retry_at
-        if account.id not in clients:
-            clients[account.id] = account._get_client()
-        account._pace()
+        account = send.account
         try:
-            result = clients[account.id].send_template(
-                partner.whatsapp_number,
-                template.name,
-                template.language,
-                params,
-                url_button_suffix=url_suffix,
+            if account.id not in clients:
+                clients[account.id] = account._get_client()
+            account._pace()
+            return clients[account.id].send_template(
+                self.partner_id.whatsapp_number,
+                send.template.name,
+                send.template.language,
+                send.params,
+                url_button_suffix=send.url_suffix,
                 callback_data=self.uuid,
             )
-        except wa.RecipientRateLimitError as error:
+        except Exception as error:  # noqa: BLE001 -- recorded as the outcome
+            return error
+
+    def _record_whatsapp_outcome(self, send, now, outcome):
+        """Record what Meta answered (a result or an error); return when to
+        dispatch again, if ever.
+
+        The dispatcher writes what the call taught (the message's id, its
+        send time); a status the webhook applied first is never moved back
+        (``_apply_status`` only moves forward).
+        """
+        self.ensure_one()
+        account, message = send.account, send.message
+        if isinstance(outcome, wa.RecipientRateLimitError):
             # About one message per 6 s per user: only this customer waits.
             message.unlink()  # refused by Meta: it never left
             retry_at = now + timedelta(seconds=random.uniform(6, 10))
-            self._requeue(retry_at, str(error))
+            self._requeue(retry_at, str(outcome))
             return retry_at
-        except wa.UncertainError as error:
+        if isinstance(outcome, wa.UncertainError):
             self.error_message = _(
                 "The request may have reached WhatsApp (%(error)s): not sent again, "
                 "waiting for the status webhook.",
-                error=error,
+                error=outcome,
             )
             return None
-        except wa.AccountError as error:
+        if isinstance(outcome, wa.AccountError):
             message.unlink()
-            account._pause(str(error))
+            account._pause(str(outcome))
             retry_at = now + timedelta(hours=1)
-            self._requeue(retry_at, str(error))
+            self._requeue(retry_at, str(outcome))
             return retry_at
-        except wa.TerminalError as error:
-            message.write(
-                {
-                    "state": "failed",
-                    "failed_at": now,
-                    "error_code": error.code or 0,
-                    "error_title": error.title,
-                }
-            )
-            self._fail_with_fallback(str(error), now)
+        if isinstance(outcome, wa.TerminalError):
+            if message.state == "sending":
+                message.write(
+                    {
+                        "state": "failed",
+                        "failed_at": now,
+                        "error_code": outcome.code or 0,
+                        "error_title": outcome.title,
+                    }
+                )
+            if self.state == "sending":
+                self._fail_with_fallback(str(outcome), now)
             return None
-        except wa.WhatsAppError as error:
+        if isinstance(outcome, wa.WhatsAppError):
             # Retryable (throughput, temporary, 5xx) or unclassified.
             message.unlink()
             if not can_retry(self.retry_count + 1):
@@ -1563,24 +1678,105 @@ class DunningReminder(models.Model):
                     _(
                         "WhatsApp kept failing after %(count)s attempts: %(error)s",
                         count=self.retry_count + 1,
-                        error=error,
+                        error=outcome,
                     )
                 )
                 return None
             retry_at = next_retry_at(now, self.retry_count)
-            self._requeue(retry_at, str(error), retry=True)
+            self._requeue(retry_at, str(outcome), retry=True)
             return retry_at
-        message.write(
-            {
-                "wamid": result.wamid,
-                "wa_id": result.wa_id,
-                "state": "sent",
-                "sent_at": now,
-            }
-        )
-        self.write({"state": "sent", "sent_at": now, "error_message": False})
-        self._log_contact(body, None)
+        if isinstance(outcome, (UserError, ValidationError, ValueError)):
+            message.unlink()
+            self._set_failed(str(outcome))
+            return None
+        if isinstance(outcome, Exception):
+            # Unknown: the request may have left. Keep the message (uncertain).
+            _logger.error(
+                "Reminder %s: unexpected error during the WhatsApp call: %s",
+                self.uuid,
+                outcome,
+            )
+            self.error_message = _("Unexpected error: %(error)s", error=outcome)
+            return None
+        values = {"wa_id": outcome.wa_id, "sent_at": now}
+        if not message.wamid:
+            # Unless the webhook, which knows the reminder by its callback
+            # data, recorded it first.
+            values["wamid"] = outcome.wamid
+        if should_apply_status(message.state, "sent"):
+            values["state"] = "sent"
+        message.write(values)
+        if self.state == "sending":
+            self.write({"state": "sent", "sent_at": now, "error_message": False})
+        self._log_contact(send.body, None)
         return None
+
+    @api.model
+    def _dunning_mail_outcome(self, mails, failure_type=None, failure_reason=None):
+        """What the mail server answered for ``mails``: settle their reminders.
+
+        Called by the mail queue for each mail it tried (mail.mail
+        ``_postprocess_sent_message``). Accepted: the reminder is sent and
+        logged in the chatter. A temporary failure (server unreachable, 4xx):
+        the mail goes back to the queue at a backoff time, a bounded number of
+        times. A permanent one (no valid address, 5xx): the reminder fails
+        with the server's reason and its fallback takes over.
+        """
+        reminders = self.search(
+            [("mail_id", "in", mails.ids), ("state", "=", "sending")]
+        )
+        now = fields.Datetime.now()
+        for reminder in reminders:
+            mail = reminder.mail_id
+            if not failure_type and mail.state == "sent":
+                reminder.write({"state": "sent", "sent_at": now})
+                reminder._log_contact(mail.body_html, mail.subject)
+                continue
+            reason = (
+                mail.failure_reason
+                or failure_reason
+                or dict(
+                    mail._fields["failure_type"]._description_selection(self.env)
+                ).get(failure_type)
+                or _("The mail server did not accept the email.")
+            )
+            kind = smtp_failure.classify(failure_type, reason)
+            attempts = reminder.retry_count + 1
+            if kind == smtp_failure.TEMPORARY and can_retry(
+                attempts, smtp_failure.EMAIL_MAX_ATTEMPTS
+            ):
+                retry_at = next_retry_at(
+                    now,
+                    reminder.retry_count,
+                    base=smtp_failure.EMAIL_BACKOFF_BASE,
+                    cap=smtp_failure.EMAIL_BACKOFF_CAP,
+                )
+                mail.write({"state": "outgoing", "scheduled_date": retry_at})
+                reminder.write(
+                    {
+                        "retry_count": attempts,
+                        "error_message": _(
+                            "The mail server did not take the email (%(reason)s): "
+                            "trying again at %(when)s UTC.",
+                            reason=reason,
+                            when=retry_at.replace(microsecond=0),
+                        ),
+                    }
+                )
+                mail_cron = self.env.ref(
+                    "mail.ir_cron_mail_scheduler_action", raise_if_not_found=False
+                )
+                if mail_cron:
+                    mail_cron._trigger(at=retry_at)
+                continue
+            if kind == smtp_failure.TEMPORARY:
+                reason = _(
+                    "The mail server kept refusing the email after %(count)s "
+                    "attempts: %(reason)s",
+                    count=attempts,
+                    reason=reason,
+                )
+            reminder._fail_with_fallback(reason, now)
 
     def _requeue(self, when, reason, retry=False):
         values = {
@@ -1748,11 +1944,15 @@ class DunningReminder(models.Model):
     def _commit_between_batches(self):
         # Crons commit each batch so that a crash or a time-out keeps the work done
         # so far; tests run in a single transaction that must not be committed.
-        testing = modules.module.current_test or getattr(
-            threading.current_thread(), "testing", False
-        )
-        if not testing:
+        if not self._testing():
             self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _testing(self):
+        return bool(
+            modules.module.current_test
+            or getattr(threading.current_thread(), "testing", False)
+        )
 
 
 def local_date(now_utc, zones):

@@ -163,6 +163,12 @@ class DunningWhatsappMessage(models.Model):
         "customer's contact window, or a retry after a temporary error.",
     )
     claimed_at = fields.Datetime(readonly=True)
+    attempted_at = fields.Datetime(
+        readonly=True,
+        help="When the call to Meta started, committed just before it: a "
+        "reminder's message without it never left, and is sent again after a "
+        "crash; one with it may have reached the customer.",
+    )
     retry_count = fields.Integer(
         readonly=True,
         help="Sends that failed with a temporary error and were tried again.",

@@ -36,7 +36,9 @@ class DunningSendCommon(DunningCommon):
         form = self.open_wizard(records, user)
         for name, value in values.items():
             setattr(form, name, value)
-        return form.save().action_send()
+        result = form.save().action_send()
+        self.run_mail_queue()
+        return result
 
     def manual_reminders(self, partner=None):
         return self.reminders(partner, origin="manual")
@@ -185,6 +187,7 @@ class TestReminderSendPreview(DunningSendCommon):
             form = self.open_wizard(self.invoice)
             subject = form.preview_subject
             form.save().action_send()
+            self.run_mail_queue()
         mail = self.manual_reminders(self.customer).mail_id
         self.assertEqual(mail.subject, subject)
 
@@ -422,6 +425,7 @@ class TestReminderSendCollector(DunningSendCommon):
             form = self.open_wizard(invoice, user=self.collector)
             self.assertIn(invoice.name, form.preview_body)
             form.save().action_send()
+            self.run_mail_queue()
         reminder = self.manual_reminders(self.customer)
         self.assertEqual(reminder.create_uid, self.collector)
         self.assertEqual(reminder.state, "sent")
@@ -437,6 +441,7 @@ class TestReminderSendCollector(DunningSendCommon):
             form.channel = "activity"
             self.assertEqual(form.preview_recipient, self.collector.name)
             form.save().action_send()
+            self.run_mail_queue()
         reminder = self.manual_reminders(self.customer)
         self.assertEqual(reminder.channel, "activity")
         self.assertEqual(reminder.state, "sent")
@@ -475,6 +480,7 @@ class TestReminderSendExcludedInvoice(DunningSendCommon):
             self.assertFalse(wizard.open_move_ids)
             with self.assertRaises(UserError):
                 wizard.action_send()
+                self.run_mail_queue()
         self.assertFalse(self.manual_reminders())
         self.assertFalse(self.mails(self.customer))
 

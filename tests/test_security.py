@@ -64,6 +64,7 @@ class TestMultiCompany(DunningTwoCompanies):
         with freeze_time(TUESDAY_NOON_MX):
             self.plan()
             cron.method_direct_trigger()
+            self.run_mail_queue()
         reminders = self.reminders(self.customer)
         self.assertEqual(reminders.company_id, self.company | self.company_2)
         self.assertEqual(set(reminders.mapped("state")), {"sent"})

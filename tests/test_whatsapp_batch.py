@@ -10,10 +10,8 @@ from .test_whatsapp_common import WhatsAppCommon
 NOW = datetime(2026, 11, 24, 18, 0)
 
 
-@tagged("post_install", "-at_install")
-class TestWhatsAppBatch(WhatsAppCommon):
-    """A dispatch batch: its WhatsApp messages prepared and committed together,
-    sent, then their chatter notes posted at once with each outcome."""
+class WhatsAppBatchCommon(WhatsAppCommon):
+    """Customers who agreed to WhatsApp, their reminders queued for a batch."""
 
     def send(self, reminders):
         reminders.with_user(self.env.ref("base.user_root"))._dispatch(NOW)
@@ -45,6 +43,12 @@ class TestWhatsAppBatch(WhatsAppCommon):
         )
         self.assertEqual(len(reminders), len(customers))
         return reminders
+
+
+@tagged("post_install", "-at_install")
+class TestWhatsAppBatch(WhatsAppBatchCommon):
+    """A dispatch batch: its WhatsApp messages prepared and committed together,
+    sent, then their chatter notes posted at once with each outcome."""
 
     def test_batch_notes_carry_each_outcome(self):
         customers = self.customers(3)
@@ -87,9 +91,13 @@ class TestWhatsAppBatch(WhatsAppCommon):
             counts.append(self.env.cr.sql_log_count - before)
             self.assertEqual(set(reminders.mapped("state")), {"sent"})
         per_message = (counts[1] - counts[0]) / (len(large) - len(small))
-        # About 2 here (the flush writes the batch's rows together); 9 with a
-        # note logged per record and rewritten after the call.
-        self.assertLessEqual(per_message, 5, counts)
+        # About 7 here: rendering (portal token, holidays, listed invoices),
+        # the message and its notes' links, then each message's attempt mark
+        # and outcome written on their own (never batched: a crash or a status
+        # webhook must find each message as it is), with the savepoint that
+        # stands for the outcome's own transaction under tests. A note logged
+        # per record and rewritten after the call adds 4 more.
+        self.assertLessEqual(per_message, 8, counts)
 
     def test_notes_of_one_customer_messages_kept_apart(self):
         invoice = self.create_invoice(self.wa_customer)
@@ -140,6 +148,8 @@ class TestWhatsAppBatch(WhatsAppCommon):
                     "company_id": self.company.id,
                     "partner_id": self.wa_customer.id,
                     "reminder_id": reminder.id,
+                    # Its call had started when the worker died.
+                    "attempted_at": NOW - timedelta(hours=2),
                     "template_id": self.template.id,
                     "body": "Hola María Peña",
                 }

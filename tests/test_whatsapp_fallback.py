@@ -35,6 +35,7 @@ class TestWhatsAppFallback(WhatsAppCommon):
 
     def send(self, reminders):
         reminders.with_user(self.env.ref("base.user_root"))._dispatch(NOW)
+        self.run_mail_queue()
 
     def process_status(self, wamid, status, errors=None):
         events = parse_webhook(webhook_body(status_value(wamid, status, errors=errors)))

@@ -198,6 +198,8 @@ class TestWhatsAppSend(WhatsAppCommon):
                 "company_id": self.company.id,
                 "partner_id": self.wa_customer.id,
                 "reminder_id": reminder.id,
+                # Its call had started when the worker died.
+                "attempted_at": NOW - timedelta(hours=2),
             }
         )
         self._as_cron()._recover_stale_claims(NOW)

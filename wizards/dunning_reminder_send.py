@@ -182,7 +182,8 @@ class DunningReminderSend(models.TransientModel):
         counts = defaultdict(int)
         for reminder in reminders:
             counts[reminder.state] += 1
-        sent = counts["sent"] + counts["delivered"] + counts["read"]
+        # An email is "sending" until the mail server takes it, moments later.
+        sent = counts["sent"] + counts["sending"] + counts["delivered"] + counts["read"]
         message = _(
             "%(sent)s sent, %(deferred)s deferred until the customer can be "
             "contacted, %(failed)s failed.",
