@@ -23,10 +23,13 @@ do, decided by Meta's ``error.code`` and never by the HTTP status or the text
   carrying our ``biz_opaque_callback_data``.
 
 Webhooks: :func:`verify_signature` checks ``X-Hub-Signature-256`` over the raw
-bytes, :func:`verify_subscription` answers Meta's GET handshake, and
+bytes (:func:`signed_by`: which of several secrets signed them),
+:func:`verify_subscription` answers Meta's GET handshake, and
 :func:`parse_webhook` turns an envelope into typed :class:`MessageEvent` and
 :class:`StatusEvent` objects with a unique :attr:`~MessageEvent.event_key` for
-at-least-once delivery.  :func:`is_opt_out` recognises opt-out keywords and
+at-least-once delivery; :func:`parse_webhook_body` decodes the raw body first,
+with its nesting bounded.  Ids are Meta's to size: :func:`key_hash` gives the
+fixed-size digest to index instead.  :func:`is_opt_out` recognises opt-out keywords and
 :func:`should_apply_status` keeps statuses monotonic.
 
 This module is pure Python (no Odoo import) so that it can be unit-tested alone;
@@ -38,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,6 +59,8 @@ __all__ = [
     "MAX_CALLBACK_DATA_CHARS",
     "MAX_TEMPLATE_BODY_CHARS",
     "MAX_TEXT_CHARS",
+    "MAX_WEBHOOK_BYTES",
+    "MAX_WEBHOOK_DEPTH",
     "OPT_OUT_KEYWORDS",
     "PAIR_RATE_LIMIT_SECONDS",
     "RECIPIENT_RATE_LIMIT_CODE",
@@ -82,8 +88,12 @@ __all__ = [
     "build_text_payload",
     "classify",
     "is_opt_out",
+    "key_hash",
+    "load_webhook_body",
     "parse_webhook",
+    "parse_webhook_body",
     "should_apply_status",
+    "signed_by",
     "status_rank",
     "template_param_count",
     "validate_template_params",
@@ -100,6 +110,14 @@ MAX_TEXT_CHARS = 4096
 MAX_CALLBACK_DATA_CHARS = 512
 # Meta's pair rate limit: about one message every 6 s to the same user.
 PAIR_RATE_LIMIT_SECONDS = 6.0
+# A webhook body is refused beyond this size, before it is read further: a
+# status or a message notification is a few KB, and a batch of them stays far
+# below, while anyone can post to the webhook's URL.
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+# Meta's envelope nests about ten levels deep (entry, changes, value, statuses,
+# errors, error_data...); anything much deeper is not a WhatsApp notification,
+# and storing it would recurse as deep.
+MAX_WEBHOOK_DEPTH = 64
 
 # --- error codes (WHATSAPP.md's table, plus a few documented Graph codes) ------
 
@@ -956,6 +974,29 @@ def verify_signature(
     return hmac.compare_digest(expected, match.group(1).lower())
 
 
+def signed_by(
+    secrets: Iterable[tuple[Any, str]], raw_body: bytes, header_value: str | None
+) -> list:
+    """The keys of ``secrets`` whose secret signed ``raw_body``, in their order.
+
+    ``secrets`` are ``(key, app_secret)`` pairs: several numbers (accounts)
+    may share one Meta app, hence one secret, and several apps may post to the
+    same URL.  Each distinct secret is checked once, in constant time (see
+    :func:`verify_signature`).  An empty list means nobody we know signed the
+    body: refuse it before reading anything in it.
+    """
+    verdicts: dict[str, bool] = {}
+    keys = []
+    for key, secret in secrets:
+        if not secret or not isinstance(secret, str):
+            continue
+        if secret not in verdicts:
+            verdicts[secret] = verify_signature(secret, raw_body, header_value)
+        if verdicts[secret]:
+            keys.append(key)
+    return keys
+
+
 def verify_subscription(params: Mapping[str, Any], verify_token: str) -> str | None:
     """The challenge to echo for Meta's GET handshake, or None (answer 403).
 
@@ -1238,6 +1279,63 @@ def parse_webhook(payload: dict) -> list[WebhookEvent]:
             for status in _array(value.get("statuses"), "statuses", required=False):
                 events.append(_parse_status(status, phone_number_id, waba_id))
     return events
+
+
+def _check_depth(value: Any, max_depth: int) -> None:
+    """WebhookPayloadError if JSON ``value`` nests deeper than ``max_depth``.
+
+    Iterative, so that checking a deep value cannot exhaust the stack itself.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > max_depth:
+            raise WebhookPayloadError(f"JSON nested more than {max_depth} levels deep")
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, (dict, list))
+        )
+
+
+def load_webhook_body(raw_body: bytes, max_depth: int = MAX_WEBHOOK_DEPTH) -> Any:
+    """The JSON value of a webhook body, with its nesting bounded.
+
+    Every failure is a :class:`WebhookPayloadError` (answer 400): bytes that
+    are not JSON text, numbers Python refuses to convert, and nesting beyond
+    ``max_depth`` levels or the interpreter's recursion limit (``"[" * 10**5``
+    makes the decoder itself raise RecursionError).
+    """
+    if not isinstance(raw_body, (bytes, bytearray)):
+        raise TypeError("raw_body must be the request's bytes, not decoded text")
+    try:
+        payload = json.loads(raw_body)
+    except RecursionError:
+        raise WebhookPayloadError("JSON nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, huge ints
+        raise WebhookPayloadError(f"not JSON: {error}") from None
+    if isinstance(payload, (dict, list)):
+        _check_depth(payload, max_depth)
+    return payload
+
+
+def parse_webhook_body(raw_body: bytes) -> list[WebhookEvent]:
+    """Typed events of a raw webhook body: :func:`load_webhook_body`, then
+    :func:`parse_webhook`.  Raises WebhookPayloadError."""
+    return parse_webhook(load_webhook_body(raw_body))
+
+
+def key_hash(key: str) -> str:
+    """Fixed-size digest of an id or event key: what to index and look up by.
+
+    Meta's ids (``wamid``, a status's ``wamid:status`` key) are strings of no
+    documented bound, and a PostgreSQL btree entry cannot exceed about 2.7 KB:
+    an index (or UNIQUE constraint) on the string itself would refuse a long
+    id, and with it the whole webhook delivery.  The SHA-256 of the UTF-8 text,
+    64 hexadecimal characters.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"key must be text, got {type(key).__name__}")
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --- opt-out and statuses -----------------------------------------------------------

@@ -33,6 +33,7 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 from services.whatsapp_client import (  # noqa: E402
+    MAX_WEBHOOK_DEPTH,
     OPT_OUT_KEYWORDS,
     STATUS_ORDER,
     AccountError,
@@ -53,8 +54,12 @@ from services.whatsapp_client import (  # noqa: E402
     build_template_payload,
     classify,
     is_opt_out,
+    key_hash,
+    load_webhook_body,
     parse_webhook,
+    parse_webhook_body,
     should_apply_status,
+    signed_by,
     status_rank,
     template_param_count,
     validate_template_params,
@@ -938,6 +943,39 @@ def test_signature_needs_bytes():
         verify_signature(APP_SECRET, RAW_BODY.decode(), sign(RAW_BODY))
 
 
+def test_signed_by_names_the_accounts_whose_secret_signed():
+    """Of several accounts, those whose secret signed the bytes, in order;
+    accounts sharing one Meta app (one secret) are all named."""
+    secrets = [(1, "other-secret"), (2, APP_SECRET), (3, ""), (4, APP_SECRET)]
+    assert signed_by(secrets, RAW_BODY, sign(RAW_BODY)) == [2, 4]
+    assert signed_by(secrets, RAW_BODY, sign(RAW_BODY, "other-secret")) == [1]
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", sign(RAW_BODY, "nobody"), sign(RAW_BODY + b" ")]
+)
+def test_signed_by_nobody(header):
+    """A missing, unknown or stale signature is signed by no account."""
+    assert signed_by([(1, APP_SECRET), (2, "other")], RAW_BODY, header) == []
+
+
+def test_signed_by_checks_each_secret_once():
+    """Many numbers of one app cost one HMAC, not one each."""
+    calls = []
+    real = hmac.new
+
+    def counting(key, *args, **kwargs):
+        calls.append(key)
+        return real(key, *args, **kwargs)
+
+    secrets = [(i, APP_SECRET) for i in range(50)]
+    header = sign(RAW_BODY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hmac, "new", counting)
+        assert len(signed_by(secrets, RAW_BODY, header)) == 50
+    assert len(calls) == 1
+
+
 def test_verify_subscription():
     """The GET handshake echoes the challenge only for our token."""
     params = {
@@ -1295,6 +1333,72 @@ def test_malformed_payloads(payload):
     """Anything that is not a WhatsApp Business Account envelope is refused."""
     with pytest.raises(WebhookPayloadError):
         parse_webhook(payload)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b'{"object": "whatsapp_business_account", "entry": [}',
+        b"\xff\xfe\x00",  # not UTF-8 (nor UTF-16: odd length)
+        b"1" * 5000,  # an integer Python refuses to convert
+        b"[" * 100_000,  # the decoder itself exceeds the recursion limit
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[" * (MAX_WEBHOOK_DEPTH + 1) + b"]" * (MAX_WEBHOOK_DEPTH + 1),
+        b'{"a":' * (MAX_WEBHOOK_DEPTH + 1) + b"1" + b"}" * (MAX_WEBHOOK_DEPTH + 1),
+    ],
+)
+def test_load_webhook_body_refuses_what_is_not_bounded_json(raw):
+    """Malformed, undecodable or too deeply nested bodies are a payload error,
+    never a RecursionError or another exception (the webhook answers 400)."""
+    with pytest.raises(WebhookPayloadError):
+        load_webhook_body(raw)
+
+
+def test_load_webhook_body_accepts_nesting_up_to_the_bound():
+    """MAX_WEBHOOK_DEPTH levels are fine; Meta's envelope is far shallower."""
+    raw = b"[" * MAX_WEBHOOK_DEPTH + b"]" * MAX_WEBHOOK_DEPTH
+    assert load_webhook_body(raw) == json.loads(raw)
+    assert load_webhook_body(RAW_BODY) == json.loads(RAW_BODY)
+
+
+def test_load_webhook_body_needs_bytes():
+    """The raw bytes are what was signed: decoded text is a programming error."""
+    with pytest.raises(TypeError):
+        load_webhook_body(RAW_BODY.decode())
+
+
+def test_parse_webhook_body_decodes_then_parses():
+    """The raw body of an inbound message gives its typed event."""
+    [event] = parse_webhook_body(RAW_BODY)
+    assert event.wamid == "wamid.ABC"
+    assert event.text == "Mañana pago 🙏"
+    with pytest.raises(WebhookPayloadError):
+        parse_webhook_body(b"[" * 100_000)
+
+
+def test_parse_webhook_keeps_ids_of_any_length():
+    """Ids are Meta's to size: a 3 KB wamid is parsed whole (and hashed to
+    index it, see key_hash)."""
+    wamid = "wamid." + "A" * 3000
+    payload = envelope({"statuses": [{"id": wamid, "status": "delivered"}]})
+    [event] = parse_webhook(payload)
+    assert event.wamid == wamid
+    assert event.event_key == f"{wamid}:delivered"
+
+
+def test_key_hash_is_a_fixed_size_sha256():
+    """64 hexadecimal characters whatever the key's length; distinct keys,
+    distinct hashes; the text's UTF-8, even with a lone surrogate."""
+    assert key_hash("wamid.ABC") == hashlib.sha256(b"wamid.ABC").hexdigest()
+    long_key = "wamid." + "x" * 100_000
+    assert len(key_hash(long_key)) == 64
+    assert key_hash("wamid.ABC:sent") != key_hash("wamid.ABC:read")
+    assert key_hash("ñ") == hashlib.sha256("ñ".encode()).hexdigest()
+    assert len(key_hash("\ud83d")) == 64
+    with pytest.raises(TypeError):
+        key_hash(None)
 
 
 # --- opt-out and statuses ----------------------------------------------------
