@@ -4,8 +4,9 @@ import logging
 from datetime import UTC, datetime
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
-from ..services.whatsapp_client import StatusEvent, is_opt_out
+from ..services.whatsapp_client import StatusEvent, is_opt_out, key_hash
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +25,16 @@ class DunningWhatsappEvent(models.Model):
     _order = "id"
     _rec_name = "event_key"
 
-    event_key = fields.Char(required=True, readonly=True, index=True)
+    # Meta's ids have no documented bound: the key is stored whole but indexed
+    # (and kept unique) through its fixed-size hash; look it up by the hash.
+    event_key = fields.Char(required=True, readonly=True)
+    event_key_hash = fields.Char(
+        compute="_compute_event_key_hash",
+        store=True,
+        required=True,
+        readonly=True,
+        help="SHA-256 of the event key: its index.",
+    )
     account_id = fields.Many2one(
         "dunning.whatsapp.account",
         required=True,
@@ -58,12 +68,29 @@ class DunningWhatsappEvent(models.Model):
 
     _sql_constraints = [
         # Per number: one company's Meta app cannot pre-empt another's events.
+        # On the hash: a btree entry of the key itself could be too long (the
+        # constraint keeps its name, so that an update replaces the old one).
         (
             "event_key_unique",
-            "UNIQUE(account_id, event_key)",
+            "UNIQUE(account_id, event_key_hash)",
             "A webhook event is stored once per WhatsApp number.",
         ),
     ]
+
+    @api.depends("event_key")
+    def _compute_event_key_hash(self):
+        for event in self:
+            event.event_key_hash = key_hash(event.event_key or "")
+
+    def init(self):
+        # Before the hash, ``event_key`` had a btree index, which refuses keys
+        # over about 2.7 KB; Odoo keeps an index a field no longer declares.
+        self.env.cr.execute(
+            SQL(
+                "DROP INDEX IF EXISTS %s",
+                SQL.identifier(f"{self._table}__event_key_index"),
+            )
+        )
 
     @api.model
     def _store(self, account, kind, event_key, data):
@@ -74,24 +101,27 @@ class DunningWhatsappEvent(models.Model):
         """
         self.env.flush_all()
         self.env.cr.execute(
-            """
-            INSERT INTO dunning_whatsapp_event
-                   (event_key, account_id, company_id, kind, payload, state,
-                    create_uid, create_date, write_uid, write_date)
-            VALUES (%s, %s, %s, %s, %s, 'pending', %s, NOW() AT TIME ZONE 'UTC',
-                    %s, NOW() AT TIME ZONE 'UTC')
-            ON CONFLICT (account_id, event_key) DO NOTHING
-            RETURNING id
-            """,
-            (
-                event_key,
-                account.id,
-                account.company_id.id,
-                kind,
-                json.dumps(data, ensure_ascii=False),
-                self.env.uid,
-                self.env.uid,
-            ),
+            SQL(
+                """
+                INSERT INTO dunning_whatsapp_event
+                       (event_key, event_key_hash, account_id, company_id, kind,
+                        payload, state,
+                        create_uid, create_date, write_uid, write_date)
+                VALUES (%(key)s, %(hash)s, %(account)s, %(company)s, %(kind)s,
+                        %(payload)s, 'pending',
+                        %(uid)s, NOW() AT TIME ZONE 'UTC',
+                        %(uid)s, NOW() AT TIME ZONE 'UTC')
+                ON CONFLICT (account_id, event_key_hash) DO NOTHING
+                RETURNING id
+                """,
+                key=event_key,
+                hash=key_hash(event_key),
+                account=account.id,
+                company=account.company_id.id,
+                kind=kind,
+                payload=json.dumps(data, ensure_ascii=False),
+                uid=self.env.uid,
+            )
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0]) if row else self.browse()
@@ -145,7 +175,10 @@ class DunningWhatsappEvent(models.Model):
         account = self.account_id
         messages = self.env["dunning.whatsapp.message"].sudo()
         message = messages.search(
-            [("account_id", "=", account.id), ("wamid", "=", data.get("wamid"))],
+            [
+                ("account_id", "=", account.id),
+                *messages._domain_wamid(data.get("wamid")),
+            ],
             limit=1,
         )
         if not message and data.get("callback_data"):
@@ -155,7 +188,7 @@ class DunningWhatsappEvent(models.Model):
                 [
                     ("account_id", "=", account.id),
                     ("uuid", "=", data["callback_data"]),
-                    ("wamid", "=", False),
+                    ("wamid_hash", "=", False),
                 ],
                 limit=1,
             )
@@ -182,7 +215,7 @@ class DunningWhatsappEvent(models.Model):
                     [
                         ("reminder_id", "=", reminder.id),
                         ("direction", "=", "out"),
-                        ("wamid", "=", False),
+                        ("wamid_hash", "=", False),
                     ],
                     limit=1,
                 )
@@ -234,7 +267,7 @@ class DunningWhatsappEvent(models.Model):
             reply_to = messages.search(
                 [
                     ("account_id", "=", self.account_id.id),
-                    ("wamid", "=", data["context_wamid"]),
+                    *messages._domain_wamid(data["context_wamid"]),
                 ],
                 limit=1,
             )

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..services.backoff import can_retry, next_retry_at
@@ -18,6 +19,7 @@ from ..services.whatsapp_client import (
     UncertainError,
     WhatsAppError,
     classify,
+    key_hash,
     should_apply_status,
 )
 
@@ -44,7 +46,16 @@ class DunningWhatsappMessage(models.Model):
     _rec_name = "wamid"
     _check_company_auto = True
 
-    wamid = fields.Char(string="WhatsApp Message ID", index=True, readonly=True)
+    # Meta's ids have no documented bound, and a btree entry cannot exceed
+    # about 2.7 KB: ``wamid`` is stored whole but indexed (and kept unique)
+    # through its hash. Look messages up with ``_domain_wamid``.
+    wamid = fields.Char(string="WhatsApp Message ID", readonly=True)
+    wamid_hash = fields.Char(
+        compute="_compute_wamid_hash",
+        store=True,
+        readonly=True,
+        help="SHA-256 of the WhatsApp message ID: its index.",
+    )
     direction = fields.Selection(
         [("out", "Outgoing"), ("in", "Incoming")], required=True, readonly=True
     )
@@ -108,7 +119,9 @@ class DunningWhatsappMessage(models.Model):
         "to settle a send whose outcome was uncertain.",
     )
     template_id = fields.Many2one("dunning.whatsapp.template", readonly=True)
-    wa_id = fields.Char(string="WhatsApp ID", index=True, readonly=True)
+    # Not indexed: nothing looks messages up by it, and a webhook's sender id
+    # has no documented bound.
+    wa_id = fields.Char(string="WhatsApp ID", readonly=True)
     body = fields.Text(readonly=True)
     error_code = fields.Integer(readonly=True, index=True)
     error_title = fields.Char(readonly=True)
@@ -189,8 +202,27 @@ class DunningWhatsappMessage(models.Model):
     _dunning_engine_fields = None
 
     _sql_constraints = [
-        ("wamid_unique", "UNIQUE(wamid)", "A WhatsApp message is recorded once."),
+        # On the hash (the name kept, so that an update replaces the old
+        # constraint on the id itself).
+        ("wamid_unique", "UNIQUE(wamid_hash)", "A WhatsApp message is recorded once."),
     ]
+
+    @api.depends("wamid")
+    def _compute_wamid_hash(self):
+        for message in self:
+            message.wamid_hash = key_hash(message.wamid) if message.wamid else False
+
+    def init(self):
+        # Before the hash, ``wamid`` and ``wa_id`` had a btree index, which
+        # refuses ids over about 2.7 KB; Odoo keeps an index a field no longer
+        # declares.
+        for column in ("wamid", "wa_id"):
+            self.env.cr.execute(
+                SQL(
+                    "DROP INDEX IF EXISTS %s",
+                    SQL.identifier(f"{self._table}__{column}_index"),
+                )
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -215,6 +247,13 @@ class DunningWhatsappMessage(models.Model):
         # A message Meta refused before it left was never sent: its notes go too.
         self.chatter_message_ids.sudo().unlink()
         return super().unlink()
+
+    @api.model
+    def _domain_wamid(self, wamid):
+        """Domain of the message whose WhatsApp id is ``wamid``, by its hash."""
+        if not wamid or not isinstance(wamid, str):
+            return expression.FALSE_DOMAIN
+        return [("wamid_hash", "=", key_hash(wamid))]
 
     def _apply_status(self, status, when, error_code=None, error_title=None):
         """Move this outgoing message (and its reminder) forward to ``status``.

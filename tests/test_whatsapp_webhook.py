@@ -1,4 +1,6 @@
 import json
+import random
+import string
 
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
@@ -17,6 +19,15 @@ from .test_whatsapp_common import (
 URL = "/dunning/whatsapp/webhook"
 
 
+def long_id(prefix, length=3072, seed=0):
+    """An id of ``length`` characters PostgreSQL cannot compress, so that a
+    btree entry of it would pass the ~2.7 KB limit (a repeated character,
+    compressed, would not)."""
+    rng = random.Random(seed)
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(rng.choices(alphabet, k=length - len(prefix)))
+
+
 @tagged("post_install", "-at_install")
 class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
     def post(self, body, signature=True, raw=None):
@@ -31,7 +42,7 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
     def events(self):
         return self.env["dunning.whatsapp.event"].sudo().search([])
 
-    def sent_message(self):
+    def sent_message(self, wamid="wamid.HBgL1"):
         """A reminder sent by WhatsApp with its wamid, as the dispatch leaves it."""
         reminder = self.queued_whatsapp()
         reminder.write({"state": "sent"})
@@ -40,7 +51,7 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
             .sudo()
             .create(
                 {
-                    "wamid": "wamid.HBgL1",
+                    "wamid": wamid,
                     "direction": "out",
                     "state": "sent",
                     "account_id": self.account.id,
@@ -169,3 +180,27 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         ).sudo().method_direct_trigger()
         self.assertEqual(stored.state, "done")
         self.assertEqual(message.state, "delivered")
+
+    def test_status_with_a_3kb_wamid_applied_to_its_message(self):
+        wamid = long_id("wamid.", seed=1)
+        message = self.sent_message(wamid)
+        response = self.post(webhook_body(status_value(wamid, "delivered")))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().state, "done")
+        self.assertEqual(message.state, "delivered")
+        self.assertEqual(message.reminder_id.state, "delivered")
+
+    def test_inbound_message_with_a_3kb_id_stored(self):
+        wamid = long_id("wamid.", seed=2)
+        body = webhook_body(inbound_value("Ya pagué", wamid=wamid))
+        response = self.post(body)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().state, "done")
+        message = self.env["dunning.whatsapp.message"].search(
+            [("direction", "=", "in")]
+        )
+        self.assertEqual(message.wamid, wamid)
+        self.assertEqual(message.partner_id, self.wa_customer)
+        # Delivered again: acknowledged, not recorded twice.
+        self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(len(self.events()), 1)
