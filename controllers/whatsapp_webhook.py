@@ -1,13 +1,13 @@
-import json
 import logging
 
 from odoo import http
 from odoo.http import request
 
 from ..services.whatsapp_client import (
+    MAX_WEBHOOK_BYTES,
     WebhookPayloadError,
-    parse_webhook,
-    verify_signature,
+    parse_webhook_body,
+    signed_by,
     verify_subscription,
 )
 
@@ -19,6 +19,11 @@ class WhatsAppWebhookController(http.Controller):
 
     Thin on purpose: check the signature over the raw bytes, store the events
     in the inbox, answer 200; the models do the rest.
+
+    Anyone can post to the URL: nothing of a body is trusted, nor even parsed,
+    before its signature. The size is bounded first (413), then the signature
+    checked over the raw bytes (403), and only a signed body is decoded, with
+    its nesting bounded (400). No input reaches a 500.
     """
 
     _webhook_url = "/dunning/whatsapp/webhook"
@@ -58,31 +63,62 @@ class WhatsAppWebhookController(http.Controller):
     )
     def whatsapp_event(self, **_kwargs):
         """Store the events of a signed webhook, then process them."""
-        raw = request.httprequest.get_data(cache=True)
-        try:
-            payload = json.loads(raw)
-            events = parse_webhook(payload)
-        except (ValueError, WebhookPayloadError) as error:
-            _logger.info("WhatsApp webhook ignored: %s", error)
-            return request.make_response("Bad Request", status=400)
-        phone_number_ids = {event.phone_number_id for event in events}
-        accounts = request.env["dunning.whatsapp.account"].sudo().browse()
-        for phone_number_id in phone_number_ids:
-            accounts |= accounts._find_by_phone_number_id(phone_number_id)
-        if not accounts:
-            # Not ours (or nothing to do): acknowledge so Meta stops retrying.
-            return request.make_response("OK")
+        raw = self._read_body(MAX_WEBHOOK_BYTES)
+        if raw is None:
+            _logger.info("WhatsApp webhook refused: over %s bytes", MAX_WEBHOOK_BYTES)
+            return request.make_response("Payload Too Large", status=413)
+        accounts = (
+            request.env["dunning.whatsapp.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("app_secret", "!=", False)])
+        )
         signature = request.httprequest.headers.get("X-Hub-Signature-256")
-        # One body, one signature: every account it routes to must have signed it.
-        if not all(verify_signature(a.app_secret, raw, signature) for a in accounts):
+        # Only the accounts whose app secret signed these bytes: an event goes
+        # to the one of them with its number, or nowhere.
+        signers = accounts.browse(
+            signed_by(((a.id, a.app_secret) for a in accounts), raw, signature)
+        )
+        if not signers:
             _logger.warning("WhatsApp webhook with a missing or wrong signature")
             return request.make_response("Forbidden", status=403)
+        try:
+            events = parse_webhook_body(raw)
+        except WebhookPayloadError as error:
+            _logger.info("WhatsApp webhook ignored: %s", error)
+            return request.make_response("Bad Request", status=400)
         inbox = request.env["dunning.whatsapp.event"].sudo()
         stored = inbox.browse()
-        for account in accounts:
-            stored |= inbox._store_webhook(
-                account,
-                [e for e in events if e.phone_number_id == account.phone_number_id],
-            )
+        for account in signers:
+            mine = [e for e in events if e.phone_number_id == account.phone_number_id]
+            if mine:
+                stored |= inbox._store_webhook(account, mine)
+        # The events of a number no signer has are not ours: acknowledged, so
+        # that Meta stops retrying them, and dropped.
         stored._process()
         return request.make_response("OK")
+
+    @staticmethod
+    def _read_body(limit):
+        """The request's raw body, or None when it is longer than ``limit``.
+
+        Never reads more than ``limit`` + 1 bytes: a declared length over the
+        limit is refused unread, and a body without one (chunked) is read only
+        until it passes the limit.
+        """
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > limit:
+            return None
+        # Odoo's request exposes get_data(), which reads a body whole, however
+        # long: read the stream of the werkzeug request underneath instead (as
+        # the bus reaches its socket through the environ underneath).
+        stream = httprequest._HTTPRequest__wrapped.stream
+        chunks, size = [], 0
+        while size <= limit:
+            # A raw stream may return less than asked: read until its end.
+            chunk = stream.read(limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return None if size > limit else b"".join(chunks)

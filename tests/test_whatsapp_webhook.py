@@ -1,11 +1,12 @@
 import json
+import logging
 import random
 import string
 
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp_client import MAX_WEBHOOK_BYTES, parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import (
     VERIFY_TOKEN,
@@ -17,6 +18,7 @@ from .test_whatsapp_common import (
 )
 
 URL = "/dunning/whatsapp/webhook"
+CONTROLLER = "odoo.addons.account_dunning.controllers.whatsapp_webhook"
 
 
 def long_id(prefix, length=3072, seed=0):
@@ -140,10 +142,111 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         self.assertEqual(message.reminder_id.state, "failed")
 
     def test_unknown_phone_number_id_ignored(self):
+        """Signed with our app's secret, about a number we do not have:
+        acknowledged, nothing stored. (Unsigned, it is refused before anything
+        in it is read.)"""
         body = webhook_body(inbound_value("Hola"), phone_number_id="999999")
-        response = self.post(body, signature=None)
+        response = self.post(body)
         self.assertEqual(response.status_code, 200)
         self.assertFalse(self.events())
+
+    def test_unsigned_deeply_nested_body_refused_before_parsing(self):
+        """Anyone can post: an unsigned body is refused (403) unread, so that
+        JSON nested beyond the recursion limit never reaches the decoder (no
+        500, no traceback in the log)."""
+        with (
+            self.assertNoLogs("odoo", level=logging.ERROR),
+            self.assertLogs(CONTROLLER, level=logging.WARNING),
+        ):
+            response = self.post(None, signature=None, raw=b"[" * 100_000)
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self.events())
+
+    def test_signed_deeply_nested_body_answers_400(self):
+        """A signed body that is not bounded JSON: 400 and one info line."""
+        with (
+            self.assertNoLogs("odoo", level=logging.WARNING),
+            self.assertLogs(CONTROLLER, level=logging.INFO) as logs,
+        ):
+            response = self.post(None, raw=b"[" * 100_000)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(len(logs.records), 1)
+        self.assertIn("nested", logs.output[0])
+        self.assertFalse(self.events())
+
+    def test_signed_body_not_json_answers_400(self):
+        with self.assertLogs(CONTROLLER, level=logging.INFO):
+            response = self.post(None, raw=b'{"object": "whatsapp_business_account"')
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self.events())
+
+    def test_oversized_body_answers_413(self):
+        """A body over the limit is refused before it is read, signed or not."""
+        raw = b" " * (MAX_WEBHOOK_BYTES + 1)
+        with self.assertLogs(CONTROLLER, level=logging.INFO):
+            response = self.post(None, raw=raw)
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse(self.events())
+
+    def test_oversized_chunked_body_answers_413(self):
+        """Without a declared length (chunked), the body is read only until it
+        passes the limit."""
+        chunk = b" " * 65536
+        chunks = (chunk for _ in range(MAX_WEBHOOK_BYTES // len(chunk) + 1))
+        with self.assertLogs(CONTROLLER, level=logging.INFO):
+            response = self.url_open(
+                URL, data=chunks, headers={"Content-Type": "application/json"}
+            )
+        self.assertEqual(response.status_code, 413)
+        self.assertFalse(self.events())
+
+    def test_status_with_a_3kb_wamid_applied_to_its_message(self):
+        wamid = long_id("wamid.", seed=1)
+        message = self.sent_message(wamid)
+        response = self.post(webhook_body(status_value(wamid, "delivered")))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().state, "done")
+        self.assertEqual(message.state, "delivered")
+        self.assertEqual(message.reminder_id.state, "delivered")
+
+    def test_inbound_message_with_a_3kb_id_stored(self):
+        wamid = long_id("wamid.", seed=2)
+        body = webhook_body(inbound_value("Ya pagué", wamid=wamid))
+        response = self.post(body)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().state, "done")
+        message = self.env["dunning.whatsapp.message"].search(
+            [("direction", "=", "in")]
+        )
+        self.assertEqual(message.wamid, wamid)
+        self.assertEqual(message.partner_id, self.wa_customer)
+        # Delivered again: acknowledged, not recorded twice.
+        self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(len(self.events()), 1)
+
+    def test_events_routed_only_to_accounts_whose_secret_signed(self):
+        """One body, events of two numbers: only the number of the app that
+        signed it gets its events; the other's are not trusted."""
+        other = self.env["dunning.whatsapp.account"].create(
+            {
+                "name": "Otra app",
+                "company_id": self.company.id,
+                "phone_number_id": "200000000000001",
+                "access_token": "EAAG-other",
+                "app_secret": "other-app-secret",
+                "api_base_url": self.graph.url,
+            }
+        )
+        body = webhook_body(inbound_value("Hola", wamid="wamid.MINE"))
+        theirs = webhook_body(
+            inbound_value("Hola", wamid="wamid.THEIRS"),
+            phone_number_id=other.phone_number_id,
+        )
+        body["entry"] += theirs["entry"]
+        response = self.post(body)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().account_id, self.account)
+        self.assertEqual(self.events().event_key, "wamid.MINE")
 
     def test_baja_opts_out_and_cancels_queued_whatsapp_reminders(self):
         reminder = self.queued_whatsapp()
@@ -180,27 +283,3 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         ).sudo().method_direct_trigger()
         self.assertEqual(stored.state, "done")
         self.assertEqual(message.state, "delivered")
-
-    def test_status_with_a_3kb_wamid_applied_to_its_message(self):
-        wamid = long_id("wamid.", seed=1)
-        message = self.sent_message(wamid)
-        response = self.post(webhook_body(status_value(wamid, "delivered")))
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(self.events().state, "done")
-        self.assertEqual(message.state, "delivered")
-        self.assertEqual(message.reminder_id.state, "delivered")
-
-    def test_inbound_message_with_a_3kb_id_stored(self):
-        wamid = long_id("wamid.", seed=2)
-        body = webhook_body(inbound_value("Ya pagué", wamid=wamid))
-        response = self.post(body)
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(self.events().state, "done")
-        message = self.env["dunning.whatsapp.message"].search(
-            [("direction", "=", "in")]
-        )
-        self.assertEqual(message.wamid, wamid)
-        self.assertEqual(message.partner_id, self.wa_customer)
-        # Delivered again: acknowledged, not recorded twice.
-        self.assertEqual(self.post(body).status_code, 200)
-        self.assertEqual(len(self.events()), 1)
