@@ -3,12 +3,37 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from odoo import api, fields, models
+import psycopg2.errors
+
+from odoo import _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
+from ..services.backoff import can_retry, next_retry_at
 from ..services.whatsapp_client import StatusEvent, is_opt_out, key_hash
 
 _logger = logging.getLogger(__name__)
+
+# Errors of a transaction that lost a race with a concurrent one: a webhook of
+# the same message applied meanwhile (a serialization failure under Odoo's
+# REPEATABLE READ, a lock, a deadlock), or two events creating the same message
+# at once (a unique violation). The event applies once the other transaction
+# has committed, so it is tried again later; never in this transaction, whose
+# snapshot would run into the same conflict again.
+TRANSIENT_ERRORS = (
+    *PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+    psycopg2.errors.UniqueViolation,
+)
+# Retries of an event: full-jitter backoff from 30 s, capped at 1 hour; the
+# 8 attempts span about an hour. More than for a send: a retry here costs
+# nothing outside, and an event given up is a status lost.
+RETRY_BASE = 30.0
+RETRY_CAP = 3600.0
+MAX_ATTEMPTS = 8
+
+
+class EventNotReady(Exception):
+    """The event cannot be applied yet, but may later (see ``_process``)."""
 
 
 class DunningWhatsappEvent(models.Model):
@@ -16,7 +41,8 @@ class DunningWhatsappEvent(models.Model):
 
     Meta delivers at least once, retried for days and out of order: the unique
     key makes a duplicate a no-op, and events are processed from here, right
-    after they are stored and by a cron for anything left over.
+    after they are stored and by a cron for anything left over: the events a
+    concurrent transaction made fail for now, tried again with backoff.
     """
 
     _name = "dunning.whatsapp.event"
@@ -61,7 +87,22 @@ class DunningWhatsappEvent(models.Model):
         index=True,
         readonly=True,
     )
-    error = fields.Text(readonly=True)
+    error = fields.Text(
+        readonly=True,
+        help="Why the event could not be applied: for a pending event, the "
+        "temporary error of its last attempt; for an event in error, the reason "
+        "it was given up.",
+    )
+    retry_count = fields.Integer(
+        readonly=True,
+        help="Attempts that failed with a temporary error (a concurrent update "
+        "of the same message, a message not recorded yet) and were tried again.",
+    )
+    next_attempt_at = fields.Datetime(
+        string="Next Attempt",
+        readonly=True,
+        help="A pending event is not tried again before this moment.",
+    )
 
     # The inbox holds what Meta sent: the engine's only.
     _dunning_engine_fields = None
@@ -105,10 +146,10 @@ class DunningWhatsappEvent(models.Model):
                 """
                 INSERT INTO dunning_whatsapp_event
                        (event_key, event_key_hash, account_id, company_id, kind,
-                        payload, state,
+                        payload, state, retry_count,
                         create_uid, create_date, write_uid, write_date)
                 VALUES (%(key)s, %(hash)s, %(account)s, %(company)s, %(kind)s,
-                        %(payload)s, 'pending',
+                        %(payload)s, 'pending', 0,
                         %(uid)s, NOW() AT TIME ZONE 'UTC',
                         %(uid)s, NOW() AT TIME ZONE 'UTC')
                 ON CONFLICT (account_id, event_key_hash) DO NOTHING
@@ -141,35 +182,130 @@ class DunningWhatsappEvent(models.Model):
 
     @api.model
     def _cron_process(self, limit=500):
-        """Process the events a request stored but could not process."""
-        events = self.search([("state", "=", "pending")], limit=limit)
+        """Process the events a request stored but could not process, and the
+        retries that are due."""
+        events = self.search(self._domain_due(), limit=limit)
         events._process()
         self.env["ir.cron"]._notify_progress(
-            done=len(events),
-            remaining=self.search_count([("state", "=", "pending")]),
+            done=len(events), remaining=self.search_count(self._domain_due())
         )
 
+    @api.model
+    def _domain_due(self):
+        """Pending events whose (next) attempt is due."""
+        return [
+            ("state", "=", "pending"),
+            "|",
+            ("next_attempt_at", "=", False),
+            ("next_attempt_at", "<=", fields.Datetime.now()),
+        ]
+
     def _process(self):
-        """Apply each pending event once, in the order Meta sent them."""
+        """Apply each pending event once, in the order Meta sent them.
+
+        Each event in its own savepoint: one that fails never undoes the others.
+        A failure that may go away (a concurrent transaction changed the same
+        message, the message is not recorded yet) keeps the event pending for
+        another attempt, with backoff, and triggers the cron then; only what
+        will not go away (malformed content, a failure that outlasted every
+        retry) ends in ``error``, with its reason.
+        """
+        retry_at = set()
         for event in self.sorted("id"):
             if event.state != "pending":
                 continue
+            # What the previous events wrote is flushed here, out of the next
+            # event's savepoint: its failure is its own.
+            self.env.cr.flush()
             try:
                 with self.env.cr.savepoint():
-                    data = json.loads(event.payload or "{}")
-                    if event.kind == "status":
-                        done = event._process_status(data)
-                    else:
-                        done = event._process_message(data)
-                    event.state = "done" if done else "ignored"
+                    done = event._apply()
+                    event.write(
+                        {
+                            "state": "done" if done else "ignored",
+                            "error": False,
+                            "next_attempt_at": False,
+                        }
+                    )
+            except TRANSIENT_ERRORS as error:
+                reason = _(
+                    "A concurrent transaction changed the same records (%(error)s).",
+                    error=type(error).__name__,
+                )
+                retry_at.add(event._retry_later(reason))
+            except EventNotReady as error:
+                retry_at.add(event._retry_later(str(error)))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                # The stored content is not what the parser produces.
+                event._set_error(_("Malformed event: %(error)s", error=repr(error)))
             except Exception as error:  # noqa: BLE001
                 # One bad event must not block the inbox behind it.
-                _logger.warning("WhatsApp event %s failed: %s", event.event_key, error)
-                event.write({"state": "error", "error": str(error)})
+                reason = f"{type(error).__name__}: {error}"
+                event._set_error(reason, exc_info=True)
+        retry_at.discard(None)
+        if retry_at:
+            self.env.ref("account_dunning.ir_cron_whatsapp_events").sudo()._trigger(
+                at=sorted(retry_at)
+            )
         return True
 
+    def _apply(self):
+        """Apply this event: True when it changed something, False otherwise.
+
+        Raises EventNotReady when it may apply later, anything else when it
+        never will.
+        """
+        self.ensure_one()
+        data = json.loads(self.payload or "{}")
+        if not isinstance(data, dict):
+            raise TypeError(f"payload is {type(data).__name__}, not an object")
+        if self.kind == "status":
+            return self._process_status(data)
+        return self._process_message(data)
+
+    def _retry_later(self, reason):
+        """Keep this event pending for another attempt; return its time.
+
+        After the last attempt the event is given up: ``error`` with the
+        reason, and None is returned.
+        """
+        self.ensure_one()
+        attempts = self.retry_count + 1
+        if not can_retry(attempts, MAX_ATTEMPTS):
+            self._set_error(
+                _(
+                    "Given up after %(attempts)s attempts: %(reason)s",
+                    attempts=attempts,
+                    reason=reason,
+                )
+            )
+            return None
+        when = next_retry_at(
+            fields.Datetime.now(), self.retry_count, base=RETRY_BASE, cap=RETRY_CAP
+        ).replace(microsecond=0)
+        _logger.info(
+            "WhatsApp event %s not applied yet (%s): attempt %s at %s",
+            self.id,
+            reason,
+            attempts + 1,
+            when,
+        )
+        self.write({"retry_count": attempts, "next_attempt_at": when, "error": reason})
+        return when
+
+    def _set_error(self, reason, exc_info=False):
+        """Give this event up: ``error``, with the reason, for the managers."""
+        self.ensure_one()
+        _logger.warning(
+            "WhatsApp event %s given up: %s", self.id, reason, exc_info=exc_info
+        )
+        self.write({"state": "error", "error": reason, "next_attempt_at": False})
+
     def _process_status(self, data):
-        """Move the message and its reminder forward; False when nothing matched."""
+        """Move the message and its reminder forward (True).
+
+        Raises EventNotReady while no message of this number has the id.
+        """
         # Only this number's messages: what one company's Meta app reports never
         # moves another company's messages, whatever ids it carries.
         account = self.account_id
@@ -235,7 +371,10 @@ class DunningWhatsappEvent(models.Model):
                         {"wamid": data.get("wamid"), "wa_id": data.get("recipient_id")}
                     )
         if not message:
-            return False
+            # Perhaps ours, in a transaction not committed yet (a send whose
+            # status came back before the batch ended): try again later, and
+            # give up only after the last attempt.
+            raise EventNotReady(_("No WhatsApp message with this ID on this number."))
         errors = data.get("errors") or [{}]
         when = (
             datetime.fromtimestamp(data["timestamp"], UTC).replace(tzinfo=None)

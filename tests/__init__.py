@@ -7,6 +7,8 @@ from . import test_email_smtp
 from . import test_reminder_send
 from . import test_whatsapp_send
 from . import test_whatsapp_webhook
+from . import test_whatsapp_event
+from . import test_whatsapp_event_concurrency
 from . import test_whatsapp_fallback
 from . import test_whatsapp_compose
 from . import test_whatsapp_sandbox

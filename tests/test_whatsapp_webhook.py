@@ -200,6 +200,24 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         self.assertEqual(response.status_code, 413)
         self.assertFalse(self.events())
 
+    def test_status_with_a_3kb_wamid_of_an_unknown_message_stored(self):
+        """Ids are Meta's to size: a status whose wamid passes a btree entry's
+        limit is stored (under its hash), not refused with its delivery; the
+        message is not known (yet), so the event waits for a retry."""
+        wamid = long_id("wamid.")
+        body = webhook_body(status_value(wamid, "delivered"))
+        with mute_logger("odoo.addons.account_dunning.models.dunning_whatsapp_event"):
+            response = self.post(body)
+        self.assertEqual(response.status_code, 200)
+        event = self.events()
+        self.assertEqual(len(event), 1)
+        self.assertEqual(event.event_key, f"{wamid}:delivered")
+        self.assertEqual(event.state, "pending")
+        self.assertTrue(event.next_attempt_at)
+        # Delivered again: the duplicate is found through the hash.
+        self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(self.events(), event)
+
     def test_status_with_a_3kb_wamid_applied_to_its_message(self):
         wamid = long_id("wamid.", seed=1)
         message = self.sent_message(wamid)
