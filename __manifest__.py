@@ -30,6 +30,7 @@
         "views/dunning_whatsapp_account_views.xml",
         "views/dunning_whatsapp_template_views.xml",
         "views/dunning_whatsapp_message_views.xml",
+        "views/dunning_whatsapp_event_views.xml",
         "views/dunning_reminder_views.xml",
         "views/dunning_promise_views.xml",
         "views/dunning_dispute_views.xml",

@@ -4,7 +4,7 @@ from unittest.mock import patch
 import psycopg2.errors
 from freezegun import freeze_time
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.dunning_whatsapp_event import MAX_ATTEMPTS, RETRY_BASE
@@ -182,3 +182,42 @@ class TestWhatsAppEventRetry(WhatsAppCommon):
         self.assertIn(f"after {MAX_ATTEMPTS} attempts", event.error)
         self.assertIn("No WhatsApp message with this ID", event.error)
         self.assertFalse(event.next_attempt_at)
+
+    def test_error_events_listed_for_collection_managers(self):
+        """Managers find the events given up, with their reason, under
+        Supervision; collectors do not see the inbox."""
+        event = self.inbox._store(self.account, "status", "k", ["not", "an", "object"])
+        with mute_logger(EVENT_LOGGER):
+            event._process()
+        self.assertEqual(event.state, "error")
+        manager = new_test_user(
+            self.env,
+            login="wa_manager",
+            groups="account_dunning.group_dunning_manager",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        collector = new_test_user(
+            self.env,
+            login="wa_collector",
+            groups="account_dunning.group_dunning_collector",
+            company_id=self.company.id,
+            company_ids=[self.company.id],
+        )
+        menu = self.env.ref("account_dunning.dunning_whatsapp_event_menu")
+        action = self.env.ref("account_dunning.dunning_whatsapp_event_action")
+        self.assertEqual(menu.action, action)
+        visible = self.env["ir.ui.menu"].with_user(manager)._visible_menu_ids()
+        self.assertIn(menu.id, visible)
+        self.assertNotIn(
+            menu.id, self.env["ir.ui.menu"].with_user(collector)._visible_menu_ids()
+        )
+        # The action opens on the Errors filter.
+        self.assertIn("search_default_error", action.context)
+        errors = (
+            self.env["dunning.whatsapp.event"]
+            .with_user(manager)
+            .search([("state", "=", "error")])
+        )
+        self.assertIn(event, errors)
+        self.assertTrue(errors.filtered(lambda e: e == event).error)
