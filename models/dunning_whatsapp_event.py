@@ -57,6 +57,7 @@ class DunningWhatsappEvent(models.Model):
     event_key_hash = fields.Char(
         compute="_compute_event_key_hash",
         store=True,
+        precompute=True,
         required=True,
         readonly=True,
         help="SHA-256 of the event key: its index.",

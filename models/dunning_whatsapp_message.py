@@ -53,6 +53,7 @@ class DunningWhatsappMessage(models.Model):
     wamid_hash = fields.Char(
         compute="_compute_wamid_hash",
         store=True,
+        precompute=True,
         readonly=True,
         help="SHA-256 of the WhatsApp message ID: its index.",
     )

@@ -8,7 +8,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.dunning_whatsapp_event import MAX_ATTEMPTS, RETRY_BASE
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp_client import key_hash, parse_webhook
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
 
 NOW = datetime(2026, 11, 24, 18, 0)
@@ -182,6 +182,23 @@ class TestWhatsAppEventRetry(WhatsAppCommon):
         self.assertIn(f"after {MAX_ATTEMPTS} attempts", event.error)
         self.assertIn("No WhatsApp message with this ID", event.error)
         self.assertFalse(event.next_attempt_at)
+
+    def test_ids_created_through_the_orm_get_their_hash(self):
+        """The hash is computed before the row is inserted (it is NOT NULL on
+        events), and follows the id when it is written later."""
+        event = self.inbox.create(
+            {
+                "event_key": "wamid.ORM:sent",
+                "account_id": self.account.id,
+                "kind": "status",
+                "payload": "{}",
+            }
+        )
+        self.assertEqual(event.event_key_hash, key_hash("wamid.ORM:sent"))
+        message = self.message(wamid=False)
+        self.assertFalse(message.wamid_hash)
+        message.wamid = "wamid.LATER"
+        self.assertEqual(message.wamid_hash, key_hash("wamid.LATER"))
 
     def test_error_events_listed_for_collection_managers(self):
         """Managers find the events given up, with their reason, under
