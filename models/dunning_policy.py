@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Command
@@ -467,18 +465,10 @@ class DunningPolicy(models.Model):
         self.ensure_one()
         holidays = frozenset()
         if self.skip_holidays and country:
-            start = around or fields.Date.context_today(self)
-            holidays = frozenset(
-                self.env["dunning.holiday"]
-                .sudo()
-                .search(
-                    [
-                        ("country_id", "=", country.id),
-                        ("date", ">=", start - timedelta(days=2)),
-                        ("date", "<=", start + timedelta(days=40)),
-                    ]
-                )
-                .mapped("date")
+            holidays = self.env["dunning.holiday"]._get_dates_around(
+                country,
+                around or fields.Date.context_today(self),
+                company=self.company_id,
             )
         return ContactWindow(
             hour_from=self.contact_hour_from,

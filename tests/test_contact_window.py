@@ -189,6 +189,30 @@ class TestContactWindow(DunningCommon):
         # Tuesday 17th, 08:00 in Mexico City.
         self.assertEqual(reminder.scheduled_at, datetime(2026, 11, 17, 14, 0))
 
+    def test_mexican_holiday_of_2028_is_deferred(self):
+        # Monday 2028-11-20 is Revolution Day (third Monday of November): computed,
+        # not listed in any shipped data.
+        revolution_day = date(2028, 11, 20)
+        customer = self._create_customer("Abarrotes La Esperanza")
+        self.create_invoice(customer, due=revolution_day - timedelta(days=1))
+        self.plan_and_dispatch_at(datetime(2028, 11, 20, 18, 0), day=revolution_day)
+        reminder = self.reminders(customer)
+        self.assertEqual(reminder.state, "deferred")
+        self.assertFalse(self.mails(customer))
+        # Tuesday 21st, 08:00 in Mexico City.
+        self.assertEqual(reminder.scheduled_at, datetime(2028, 11, 21, 14, 0))
+
+    def test_transmission_of_power_2030_is_deferred(self):
+        # Tuesday 2030-10-01: the federal executive is handed over (every six
+        # years since 2024).
+        inauguration = date(2030, 10, 1)
+        customer = self._create_customer("Abarrotes La Esperanza")
+        self.create_invoice(customer, due=inauguration - timedelta(days=1))
+        self.plan_and_dispatch_at(datetime(2030, 10, 1, 18, 0), day=inauguration)
+        reminder = self.reminders(customer)
+        self.assertEqual(reminder.state, "deferred")
+        self.assertEqual(reminder.scheduled_at, datetime(2030, 10, 2, 14, 0))
+
     def test_opening_after_a_dst_change_uses_the_new_offset(self):
         # Tijuana moves to summer time (UTC-7) on Sunday 2027-03-14, and Monday
         # 2027-03-15 is a Mexican holiday: Saturday's reminder waits for Tuesday
