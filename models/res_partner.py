@@ -6,6 +6,7 @@ from odoo.tools.misc import babel_locale_parse, get_lang, posix_to_ldml
 
 from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
 from ..services.timezones import partner_timezones
+from .dunning_dispute import text_to_html
 
 
 class ResPartner(models.Model):
@@ -552,6 +553,8 @@ class ResPartner(models.Model):
             partner.activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=_("Reply to the customer's WhatsApp message"),
-                note=text,
+                # Typed by whoever holds the number: shown as text, never as
+                # markup (a link or an image in the collector's inbox).
+                note=text_to_html(text or ""),
                 user_id=user.id,
             )

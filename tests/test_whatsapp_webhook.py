@@ -290,6 +290,15 @@ class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
         self.assertEqual(activity.user_id, self.env.user)
         self.assertIn("llamar", activity.note)
 
+    def test_inbound_markup_reaches_the_collector_as_text(self):
+        self.wa_customer.with_company(self.company).dunning_collector_id = self.env.user
+        text = 'Pague aquí <a href="https://evil.example">link</a><img src=x>'
+        self.post(webhook_body(inbound_value(text)))
+        note = self.wa_customer.activity_ids.note
+        self.assertNotIn("<a ", note)
+        self.assertNotIn("<img", note)
+        self.assertIn("&lt;a href=", note)
+
     def test_cron_processes_events_left_pending(self):
         message = self.sent_message()
         inbox = self.env["dunning.whatsapp.event"].sudo()
