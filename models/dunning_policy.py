@@ -16,6 +16,8 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 0,
+        "max_contacts_per_week": 0,
     },
     # Common Mexican practice: office hours, at most one message a day.
     "mx_conservative": {
@@ -25,8 +27,11 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 1,
+        "max_contacts_per_week": 0,
     },
-    # Regulation F (12 CFR 1006.6): 08:00-21:00 in every zone the debtor may be in.
+    # Regulation F (12 CFR 1006.6): 08:00-21:00 in every zone the debtor may be in;
+    # 1006.14: no more than 7 call attempts in 7 days.
     "us_reg_f": {
         "contact_hour_from": 8.0,
         "contact_hour_to": 21.0,
@@ -34,9 +39,11 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": False,
+        "max_contacts_per_day": 0,
+        "max_contacts_per_week": 7,
     },
     # Ley 2300 de 2023: Mon-Fri 07:00-19:00, Saturday 08:00-15:00, never on Sundays
-    # or holidays.
+    # or holidays; at most one contact a day.
     "co_ley_2300": {
         "contact_hour_from": 7.0,
         "contact_hour_to": 19.0,
@@ -44,6 +51,8 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 8.0,
         "contact_saturday_hour_to": 15.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 1,
+        "max_contacts_per_week": 0,
     },
     # Ley 21.320: Mon-Sat 08:00-20:00, at most two electronic messages a week.
     "cl_ley_21320": {
@@ -53,6 +62,8 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 0,
+        "max_contacts_per_week": 2,
     },
     # Ley 29571 art. 62: Mon-Fri 07:00-20:00, no weekends or holidays.
     "pe_ley_29571": {
@@ -62,6 +73,8 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 0,
+        "max_contacts_per_week": 0,
     },
     # Spain / EU common benchmark.
     "es_eu": {
@@ -71,6 +84,8 @@ COMPLIANCE_PROFILES = {
         "contact_saturday_hour_from": 0.0,
         "contact_saturday_hour_to": 0.0,
         "skip_holidays": True,
+        "max_contacts_per_day": 0,
+        "max_contacts_per_week": 0,
     },
 }
 
@@ -157,6 +172,20 @@ class DunningPolicy(models.Model):
         help="A customer gets no new reminder within this many days of the previous "
         "one, whatever the number of invoices; invoices that reach a level "
         "meanwhile wait for the next allowed reminder.",
+    )
+    max_contacts_per_day = fields.Integer(
+        string="Contacts per Day",
+        help="At most this many contacts with a customer in one day of the "
+        "customer's calendar, counting every channel and every collector: "
+        "reminders, WhatsApp messages and logged calls and visits. A reminder "
+        "over the cap waits for the next day's window. 0: no cap.",
+    )
+    max_contacts_per_week = fields.Integer(
+        string="Contacts per 7 Days",
+        help="At most this many contacts with a customer in any 7 days, counting "
+        "every channel and every collector (e.g. 7 under the US Regulation F). A "
+        "reminder over the cap waits until the oldest of them is 7 days old. "
+        "0: no cap.",
     )
     min_amount = fields.Monetary(
         string="Minimum Amount",
@@ -371,6 +400,18 @@ class DunningPolicy(models.Model):
                 raise ValidationError(
                     _(
                         "Policy %(policy)s needs at least one contact day.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains("max_contacts_per_day", "max_contacts_per_week")
+    def _check_contact_caps(self):
+        for policy in self:
+            if policy.max_contacts_per_day < 0 or policy.max_contacts_per_week < 0:
+                raise ValidationError(
+                    _(
+                        "Policy %(policy)s: a cap on contacts is a number of "
+                        "contacts, or 0 for no cap.",
                         policy=policy.display_name,
                     )
                 )

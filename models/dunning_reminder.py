@@ -973,9 +973,10 @@ class DunningReminder(models.Model):
         batch = pending.with_context(**{DEFER_CHATTER: True})
         statements = batch._statement_moves_by_reminder()
         active = batch.line_ids.move_id._dunning_active()
+        contacts = batch._contacts_by_partner(now)
         for reminder in batch:
             when = reminder._dispatch_one(
-                now, prepared, statements=statements, active=active
+                now, prepared, statements=statements, active=active, contacts=contacts
             )
             if when:
                 trigger_times.add(when)
@@ -1003,7 +1004,9 @@ class DunningReminder(models.Model):
             if mail_cron:
                 mail_cron._trigger()
 
-    def _dispatch_one(self, now, prepared=None, statements=None, active=None):
+    def _dispatch_one(
+        self, now, prepared=None, statements=None, active=None, contacts=None
+    ):
         """Send this reminder if allowed now; return the deferral time, if any.
 
         With a ``prepared`` dict, an outbox message is only prepared (its record
@@ -1011,7 +1014,9 @@ class DunningReminder(models.Model):
         caller commits the batch and then calls :meth:`_deliver_prepared`.
         ``statements`` (:meth:`_statement_moves_by_reminder`) and ``active``
         (``_dunning_active()`` of the batch's invoices) are read once for a
-        batch.
+        batch, and so are the customers' recent ``contacts``
+        (:meth:`_contacts_by_partner`), to which this reminder adds itself when
+        it goes.
         """
         self.ensure_one()
         partner = self.partner_id
@@ -1040,27 +1045,9 @@ class DunningReminder(models.Model):
             self._set_cancelled(reason)
             return None
         if self.channel in DEBTOR_CHANNELS:
-            if not is_open(window, now, zones):
-                opening = next_opening(window, now, zones)
-                if not opening:
-                    self._set_failed(
-                        _(
-                            "The contact window %(window)s never opens in the "
-                            "customer's time zones (%(zones)s) within a month.",
-                            window=describe(window),
-                            zones=", ".join(zones),
-                        )
-                    )
-                    return None
-                self._set_deferred(
-                    opening,
-                    _(
-                        "Outside the contact window %(window)s in %(zones)s.",
-                        window=describe(window),
-                        zones=", ".join(zones),
-                    ),
-                )
-                return opening
+            held, when = self._contact_gate(now, window, zones, contacts)
+            if held:
+                return when
         if self.channel in OUTBOX_CHANNELS:
             try:
                 self._set_statement(moves)
@@ -1359,6 +1346,149 @@ class DunningReminder(models.Model):
                 "deferral_count": self.deferral_count + 1,
                 "error_message": reason,
             }
+        )
+
+    def _contact_gate(self, now, window, zones, contacts):
+        """Whether this reminder to the debtor must wait (or cannot go), and
+        until when: the contact window in the debtor's zones, then the
+        policy's caps on contacts. Records the deferral or the failure.
+        """
+        if not is_open(window, now, zones):
+            opening = next_opening(window, now, zones)
+            if not opening:
+                self._set_failed(
+                    _(
+                        "The contact window %(window)s never opens in the "
+                        "customer's time zones (%(zones)s) within a month.",
+                        window=describe(window),
+                        zones=", ".join(zones),
+                    )
+                )
+                return True, None
+            self._set_deferred(
+                opening,
+                _(
+                    "Outside the contact window %(window)s in %(zones)s.",
+                    window=describe(window),
+                    zones=", ".join(zones),
+                ),
+            )
+            return True, opening
+        if contacts is None:
+            contacts = self._contacts_by_partner(now)
+        capped = self._contact_cap(now, window, zones, contacts)
+        if capped:
+            self._set_deferred(*capped)
+            return True, capped[0]
+        # Counted at once: the next reminder of the batch for this customer
+        # sees it, whatever this one's outcome.
+        contacts[self.partner_id.id].append(now)
+        return False, None
+
+    def _contacts_by_partner(self, now):
+        """When each customer of these reminders was contacted in the 7 days up
+        to ``now``, on any channel, by anyone: the reminders that left (or are
+        leaving) by a channel that reaches the debtor, the other WhatsApp
+        messages sent to them (a collector's chat, a confirmation, a
+        thank-you), and the calls and visits collectors logged.
+
+        Raw SQL: one union over three tables for the whole batch.
+        """
+        result = defaultdict(list)
+        partners = self.partner_id.commercial_partner_id
+        if not partners:
+            return result
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT partner_id, COALESCE(sent_at, claimed_at) AS at
+                  FROM dunning_reminder
+                 WHERE partner_id IN %(partners)s
+                   AND id NOT IN %(batch)s
+                   AND channel IN %(channels)s
+                   AND state IN ('sending', 'sent', 'delivered', 'read')
+                   AND COALESCE(sent_at, claimed_at) > %(since)s
+                 UNION ALL
+                SELECT customer.commercial_partner_id,
+                       COALESCE(message.sent_at, message.claimed_at)
+                  FROM dunning_whatsapp_message message
+                  JOIN res_partner customer ON customer.id = message.partner_id
+                 WHERE customer.commercial_partner_id IN %(partners)s
+                   AND message.direction = 'out'
+                   AND message.reminder_id IS NULL
+                   AND message.state IN ('sending', 'sent', 'delivered', 'read')
+                   AND COALESCE(message.sent_at, message.claimed_at) > %(since)s
+                 UNION ALL
+                SELECT customer.commercial_partner_id, interaction.date
+                  FROM dunning_interaction interaction
+                  JOIN res_partner customer ON customer.id = interaction.partner_id
+                 WHERE customer.commercial_partner_id IN %(partners)s
+                   AND interaction.channel IN ('call', 'visit')
+                   AND interaction.date > %(since)s
+                   AND interaction.date <= %(now)s
+                """,
+                partners=tuple(partners.ids),
+                # The batch's own reminders, claimed (``sending``) already,
+                # count as each of them goes (see _contact_gate).
+                batch=tuple(self.ids) or (0,),
+                channels=tuple(DEBTOR_CHANNELS),
+                since=now - timedelta(days=7),
+                now=now,
+            )
+        )
+        for partner_id, at in self.env.cr.fetchall():
+            if at is not None:
+                result[partner_id].append(at)
+        return result
+
+    def _contact_cap(self, now, window, zones, contacts):
+        """When this customer may be contacted again under the policy's caps,
+        and why, if a cap is reached now; None otherwise.
+
+        The day is the customer's (its first time zone); the 7 days roll. A
+        deferral lands on the next opening of the contact window after the
+        cap frees.
+        """
+        policy = self.policy_id
+        per_day, per_week = policy.max_contacts_per_day, policy.max_contacts_per_week
+        times = sorted(contacts.get(self.partner_id.id) or ())
+        free_at, reasons = None, []
+        if per_day:
+            zone = resolve_zone(zones[0])
+            today = now.replace(tzinfo=UTC).astimezone(zone).date()
+            same_day = [
+                t
+                for t in times
+                if t.replace(tzinfo=UTC).astimezone(zone).date() == today
+            ]
+            if len(same_day) >= per_day:
+                free_at = max(local_midnight_utc(today + timedelta(days=1), zones[:1]))
+                reasons.append(
+                    _(
+                        "%(count)s contact(s) with this customer today, the "
+                        "policy's cap per day.",
+                        count=len(same_day),
+                    )
+                )
+        if per_week:
+            recent = [t for t in times if t > now - timedelta(days=7)]
+            if len(recent) >= per_week:
+                week_free = recent[-per_week] + timedelta(days=7)
+                free_at = max(free_at, week_free) if free_at else week_free
+                reasons.append(
+                    _(
+                        "%(count)s contacts with this customer in the last 7 days, "
+                        "the policy's cap.",
+                        count=len(recent),
+                    )
+                )
+        if not free_at:
+            return None
+        when = next_opening(window, free_at, zones) or free_at
+        return when, _(
+            "Deferred by the contact caps: %(reasons)s",
+            reasons=" ".join(reasons),
         )
 
     def _contact_window(self):

@@ -30,3 +30,4 @@ from . import test_whatsapp_notice
 from . import test_collect_promise
 from . import test_rpc_security
 from . import test_whatsapp_dispatch_safety
+from . import test_contact_caps
