@@ -3,9 +3,9 @@ import logging
 from odoo import http
 from odoo.http import request
 
-from ..services.whatsapp_client import (
+from ..services.whatsapp.errors import WebhookPayloadError
+from ..services.whatsapp.webhook import (
     MAX_WEBHOOK_BYTES,
-    WebhookPayloadError,
     parse_webhook_body,
     signed_by,
     verify_subscription,

@@ -14,7 +14,6 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, email_normalize, split_every
 
 from ..services import smtp_failure
-from ..services import whatsapp_client as wa
 from ..services.backoff import can_retry, next_retry_at
 from ..services.contact_window import (
     describe,
@@ -23,6 +22,7 @@ from ..services.contact_window import (
     resolve_zone,
 )
 from ..services.timezones import partner_timezones
+from ..services.whatsapp import errors as wa
 from .dunning_level import CHANNELS
 from .dunning_whatsapp_message import DEFER_CHATTER, should_apply_status
 

@@ -14,11 +14,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from ..services.backoff import CompletionWindowLimiter, TokenBucket
-from ..services.whatsapp_client import (
-    TemplateParamsError,
-    WhatsAppClient,
-    WhatsAppError,
-)
+from ..services.whatsapp.client import WhatsAppClient
+from ..services.whatsapp.errors import TemplateParamsError, WhatsAppError
 
 _logger = logging.getLogger(__name__)
 

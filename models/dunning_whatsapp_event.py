@@ -10,7 +10,8 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from ..services.backoff import can_retry, next_retry_at
-from ..services.whatsapp_client import StatusEvent, is_opt_out, key_hash
+from ..services.whatsapp.events import StatusEvent, is_opt_out
+from ..services.whatsapp.webhook import key_hash
 
 _logger = logging.getLogger(__name__)
 

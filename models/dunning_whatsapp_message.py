@@ -12,16 +12,16 @@ from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..services.backoff import can_retry, next_retry_at
-from ..services.whatsapp_client import (
+from ..services.whatsapp.errors import (
     AccountError,
     RecipientRateLimitError,
     TerminalError,
     UncertainError,
     WhatsAppError,
     classify,
-    key_hash,
-    should_apply_status,
 )
+from ..services.whatsapp.events import should_apply_status
+from ..services.whatsapp.webhook import key_hash
 
 _logger = logging.getLogger(__name__)
 # How long a notice whose send was uncertain waits for WhatsApp's status

@@ -4,7 +4,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
-from ..services.whatsapp_client import TemplateParamsError, validate_template_params
+from ..services.whatsapp.errors import TemplateParamsError
+from ..services.whatsapp.payloads import validate_template_params
 
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 # Parameter sources that only a notice (a promise confirmation, a thank-you)

@@ -4,7 +4,7 @@ from lxml import etree
 
 from odoo.tests import tagged
 
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_common import WhatsAppCommon, inbound_value, webhook_body
 
 # Tuesday noon in Mexico City: inside every Mexican customer's contact window.

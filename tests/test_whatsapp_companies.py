@@ -2,7 +2,7 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import (
     PHONE_NUMBER_ID,

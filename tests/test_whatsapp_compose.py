@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from ..models import dunning_whatsapp_account
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
 

@@ -9,7 +9,7 @@ import psycopg2.errors
 from odoo.tests import tagged
 
 from ..models.dunning_reminder import DunningReminder
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_batch import NOW, WhatsAppBatchCommon
 from .test_whatsapp_common import status_value, webhook_body
 

@@ -8,7 +8,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.dunning_whatsapp_event import MAX_ATTEMPTS, RETRY_BASE
-from ..services.whatsapp_client import key_hash, parse_webhook
+from ..services.whatsapp.webhook import key_hash, parse_webhook
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
 
 NOW = datetime(2026, 11, 24, 18, 0)

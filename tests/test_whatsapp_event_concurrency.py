@@ -8,7 +8,7 @@ from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
 
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_common import status_value, webhook_body
 
 NOW = datetime(2026, 11, 24, 18, 0)

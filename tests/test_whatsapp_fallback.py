@@ -4,7 +4,7 @@ from datetime import datetime
 from odoo import Command
 from odoo.tests import HttpCase, tagged
 
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import WhatsAppCommon, sign, status_value, webhook_body
 

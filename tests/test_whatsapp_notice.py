@@ -8,7 +8,7 @@ from odoo.tests import tagged
 from odoo.tools import format_date, mute_logger
 
 from ..models.dunning_whatsapp_template import SHIPPED_NOTICE_TEMPLATES
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
 
@@ -160,7 +160,7 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
 
     def test_uncertain_send_settled_by_the_webhook_with_its_reference(self):
         self.graph.respond = lambda request: ("sleep", 25)  # read timeout
-        with mute_logger("odoo.addons.account_dunning.services.whatsapp_client"):
+        with mute_logger("odoo.addons.account_dunning.services.whatsapp.client"):
             self.promise()
             self.send_notices()
         message = self.notices("promise_confirmation")

@@ -9,7 +9,7 @@ from odoo.tools import format_date, mute_logger
 
 from ..models import dunning_whatsapp_account
 from ..services.backoff import MAX_ATTEMPTS, backoff_ceiling
-from ..services.whatsapp_client import parse_webhook
+from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import (
     PHONE_NUMBER_ID,

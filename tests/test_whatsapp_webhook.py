@@ -6,7 +6,7 @@ import string
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from ..services.whatsapp_client import MAX_WEBHOOK_BYTES, parse_webhook
+from ..services.whatsapp.webhook import MAX_WEBHOOK_BYTES, parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import (
     VERIFY_TOKEN,

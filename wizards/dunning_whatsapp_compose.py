@@ -4,9 +4,10 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..services import whatsapp_client as wa
 from ..services.contact_window import describe, is_open
 from ..services.timezones import partner_timezones
+from ..services.whatsapp import errors as wa
+from ..services.whatsapp.payloads import MAX_TEXT_CHARS
 
 # Meta's customer-service window: free text is allowed within 24 hours of the
 # customer's last message; after it, only an approved template.
@@ -260,13 +261,13 @@ class DunningWhatsappCompose(models.TransientModel):
             body = (self.body or "").strip()
             if not body:
                 raise UserError(_("Write the message."))
-            if len(body) > wa.MAX_TEXT_CHARS:
+            if len(body) > MAX_TEXT_CHARS:
                 raise UserError(
                     _(
                         "The message has %(count)s characters; WhatsApp allows "
                         "%(max)s.",
                         count=len(body),
-                        max=wa.MAX_TEXT_CHARS,
+                        max=MAX_TEXT_CHARS,
                     )
                 )
             return

@@ -1,4 +1,4 @@
-"""Unit tests of services.whatsapp_client (pure Python, no Odoo, no Internet).
+"""Unit tests of services.whatsapp (pure Python, no Odoo, no Internet).
 
 The client talks to a real HTTP server on loopback (``ThreadingHTTPServer`` on
 127.0.0.1, port 0) that speaks the Graph API's shapes: it records every request
@@ -32,37 +32,45 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from services.whatsapp_client import (  # noqa: E402
-    MAX_WEBHOOK_DEPTH,
-    OPT_OUT_KEYWORDS,
-    STATUS_ORDER,
+from services.whatsapp.client import (  # noqa: E402
+    PhoneNumberInfo,
+    SendResult,
+    WhatsAppClient,
+)
+from services.whatsapp.errors import (  # noqa: E402
     AccountError,
     InvalidRequestError,
-    MessageEvent,
-    PhoneNumberInfo,
     RecipientRateLimitError,
     RetryableError,
-    SendResult,
-    StatusError,
-    StatusEvent,
     TemplateParamsError,
     TerminalError,
     UncertainError,
     WebhookPayloadError,
-    WhatsAppClient,
     WhatsAppError,
-    build_template_payload,
     classify,
+)
+from services.whatsapp.events import (  # noqa: E402
+    OPT_OUT_KEYWORDS,
+    STATUS_ORDER,
+    MessageEvent,
+    StatusError,
+    StatusEvent,
     is_opt_out,
+    should_apply_status,
+    status_rank,
+)
+from services.whatsapp.payloads import (  # noqa: E402
+    build_template_payload,
+    template_param_count,
+    validate_template_params,
+)
+from services.whatsapp.webhook import (  # noqa: E402
+    MAX_WEBHOOK_DEPTH,
     key_hash,
     load_webhook_body,
     parse_webhook,
     parse_webhook_body,
-    should_apply_status,
     signed_by,
-    status_rank,
-    template_param_count,
-    validate_template_params,
     verify_signature,
     verify_subscription,
 )

@@ -1,7 +1,7 @@
 """Unit tests of scripts/whatsapp_sandbox.py, the demo's WhatsApp Cloud API sandbox.
 
 The sandbox runs on loopback (port 0) and is driven by the add-on's own client
-(services/whatsapp_client.py), as in the demo; its status webhooks go to a
+(services/whatsapp/client.py), as in the demo; its status webhooks go to a
 local HTTP server that records the raw bytes and checks them with the add-on's
 own ``verify_signature`` and ``parse_webhook``.
 """
@@ -24,14 +24,10 @@ for path in (_ROOT, _ROOT / "scripts"):
 
 import whatsapp_sandbox as sandbox_module  # noqa: E402
 
-from services.whatsapp_client import (  # noqa: E402
-    AccountError,
-    StatusEvent,
-    TerminalError,
-    WhatsAppClient,
-    parse_webhook,
-    verify_signature,
-)
+from services.whatsapp.client import WhatsAppClient  # noqa: E402
+from services.whatsapp.errors import AccountError, TerminalError  # noqa: E402
+from services.whatsapp.events import StatusEvent  # noqa: E402
+from services.whatsapp.webhook import parse_webhook, verify_signature  # noqa: E402
 
 BODY_PARAMS = [
     "Abarrotes La Esperanza",
