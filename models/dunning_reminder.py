@@ -23,8 +23,9 @@ from ..services.contact_window import (
 )
 from ..services.timezones import partner_timezones
 from ..services.whatsapp import errors as wa
+from ..services.whatsapp.events import should_apply_status
 from .dunning_level import CHANNELS
-from .dunning_whatsapp_message import DEFER_CHATTER, should_apply_status
+from .dunning_whatsapp_message import DEFER_CHATTER
 
 _logger = logging.getLogger(__name__)
 
