@@ -345,6 +345,9 @@ def load(env, whatsapp_url=None, mail_port=2525):
 
     env["dunning.reminder"]._cron_plan()
     env["dunning.reminder"]._cron_dispatch()
+    # The mail queue's cron, as dispatch triggers it: an email reminder is sent
+    # once the mail server (the demo's mail catcher) took its mail.
+    env["mail.mail"].process_email_queue()
     promises = load_promises(env, customers, invoices, collector)
     if whatsapp_url:
         load_whatsapp_promise(env, customers, collector)
