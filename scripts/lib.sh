@@ -12,6 +12,7 @@
 #   HTTP_PORT     port of the demo server (8069)
 #   DEMO_DB       demo database (dunning_demo)
 #   TEST_DB       test database (dunning_test)
+#   APT_LOCK_TIMEOUT  seconds to wait for another apt or dpkg to finish (600)
 
 set -euo pipefail
 
@@ -61,19 +62,52 @@ as_root() {
     fi
 }
 
+# How long apt_install waits for another apt or dpkg to finish (unattended-upgrades
+# right after boot, a package manager window) before giving up, in seconds.
+APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
+
+# apt-get "$@" as root, logged to $BUILD/apt.log, waiting while another apt or dpkg
+# holds its locks. apt (>= 1.9) waits for dpkg's lock itself (DPkg::Lock::Timeout;
+# older versions ignore the option); a run refused for a lock it does not wait for
+# (the package lists' lock of apt-get update, an older apt) is tried again.
+apt_get() {
+    local aptlog="$BUILD/apt.log" try="$BUILD/apt.try.log"
+    local deadline=$((SECONDS + APT_LOCK_TIMEOUT)) lock_wait=0 rc holder
+    while true; do
+        rc=0
+        as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get -o "DPkg::Lock::Timeout=$lock_wait" "$@" >"$try" 2>&1 || rc=$?
+        cat "$try" >>"$aptlog"
+        if ((rc == 0)) || ! grep -qE 'Could not get lock|Unable to (acquire|lock)' "$try"; then
+            rm -f "$try"
+            return "$rc"
+        fi
+        # "It is held by process 4242 (unattended-upgr)" gives "unattended-upgr, process 4242".
+        holder="$(sed -nE 's/.*held by process ([0-9]+) \(([^)]*)\).*/\2, process \1/p' "$try" | head -1)"
+        rm -f "$try"
+        ((SECONDS < deadline)) ||
+            die "another apt or dpkg still holds the package lock after ${APT_LOCK_TIMEOUT} s${holder:+ ($holder)}: wait for it to finish (or stop it), then run this again"
+        log "Another apt or dpkg holds the package lock${holder:+ ($holder)}: waiting for it (giving up in $((deadline - SECONDS)) s)"
+        sleep 5
+        # apt waits for dpkg's lock in this try: at most a minute between messages.
+        lock_wait=$((deadline - SECONDS))
+        lock_wait=$((lock_wait > 60 ? 60 : lock_wait < 0 ? 0 : lock_wait))
+    done
+}
+
 apt_install() {
     command -v apt-get >/dev/null || die "apt-get not found: install $* by hand"
     log "apt-get install $*"
     mkdir -p "$STAMPS"
     local aptlog="$BUILD/apt.log"
+    : >"$aptlog"
     if { [[ ! -f "$STAMPS/apt-updated" ]] || [[ -n "$(find "$STAMPS/apt-updated" -mmin +720)" ]]; } &&
-        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$aptlog" 2>&1; then
+        ! apt_get update -q; then
         tail -20 "$aptlog" >&2
         die "apt-get update failed (log: $aptlog)"
     fi
     touch "$STAMPS/apt-updated"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "$@" >>"$aptlog" 2>&1; then
+    if ! apt_get install -y -q --no-install-recommends "$@"; then
         tail -20 "$aptlog" >&2
         die "apt-get install $* failed (log: $aptlog)"
     fi
