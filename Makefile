@@ -18,7 +18,7 @@ export PYTHON ODOO_SRC VENV HTTP_PORT DEMO_DB TEST_DB PYTEST_ARGS BENCH_SIZES BE
 .PHONY: help setup demo test test-again lint format bench i18n wheel clean distclean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup: ## virtualenv with Odoo and the tools, PostgreSQL, .build/odoo.conf
 	@bash -c 'source scripts/lib.sh && bootstrap'
