@@ -292,14 +292,26 @@ class CompletionWindowLimiter:
 
     ``slot = limiter.start()`` blocks until the request may start;
     ``limiter.end(slot)`` must follow when the request is over (``finally``).
+
+    ``clock`` gives the instants and ``sleep`` waits for the window to pass
+    (tests pass a fake clock whose ``sleep`` only moves it); waiting for a
+    request in flight to end is a wait for another thread, on a condition.
     """
 
-    def __init__(self, limit: int, window: float = 1.0) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be an integer >= 1, got {limit!r}")
         _check_number("window", window, positive=True)
         self.limit = limit
         self.window = float(window)
+        self._clock = clock
+        self._sleep = sleep
         self._slots: deque[list] = deque(maxlen=limit)  # [end or None], start order
         self._cond = threading.Condition()
 
@@ -311,10 +323,17 @@ class CompletionWindowLimiter:
                 if ended is None:
                     self._cond.wait(1.0)  # in flight: wait for its end
                     continue
-                wait = ended + self.window - time.monotonic()
+                wait = ended + self.window - self._clock()
                 if wait <= 0:
                     break
-                self._cond.wait(wait)
+                # Nothing another thread does brings that instant closer: sleep
+                # without the lock, then look again (another sender may have
+                # taken the slot meanwhile).
+                self._cond.release()
+                try:
+                    self._sleep(wait)
+                finally:
+                    self._cond.acquire()
             slot = [None]
             self._slots.append(slot)
             return slot
@@ -322,5 +341,5 @@ class CompletionWindowLimiter:
     def end(self, slot: list) -> None:
         """The request of ``slot`` is over (answered, failed or timed out)."""
         with self._cond:
-            slot[0] = time.monotonic()
+            slot[0] = self._clock()
             self._cond.notify_all()
