@@ -31,6 +31,10 @@ _PACERS_LOCK = threading.Lock()
 # (connect, read) seconds for Meta's API: a read timeout leaves a send uncertain,
 # never resent.
 CLIENT_TIMEOUT = (5, 20)
+# The pacers' clock and sleep. Tests replace both with a fake clock whose sleep
+# only moves it, and check the pacing on that clock instead of waiting.
+PACING_CLOCK = time.monotonic
+PACING_SLEEP = time.sleep
 
 
 class DunningWhatsappAccount(models.Model):
@@ -461,10 +465,15 @@ class DunningWhatsappAccount(models.Model):
         """This number's (token bucket, arrival limiter), shared in the process."""
         self.ensure_one()
         rate = max(self.rate_per_second, 1)
-        key = (self.env.cr.dbname, self.id, rate)
+        clock, sleep = PACING_CLOCK, PACING_SLEEP
+        # The clock is part of the key: pacers never mix a test's clock with time.
+        key = (self.env.cr.dbname, self.id, rate, clock)
         with _PACERS_LOCK:
             if key not in _PACERS:
-                _PACERS[key] = (TokenBucket(rate), CompletionWindowLimiter(rate))
+                _PACERS[key] = (
+                    TokenBucket(rate, clock=clock),
+                    CompletionWindowLimiter(rate, clock=clock, sleep=sleep),
+                )
             return _PACERS[key]
 
     def _pace(self):
@@ -476,7 +485,7 @@ class DunningWhatsappAccount(models.Model):
         """
         wait = self._pacers()[0].take()
         if wait:
-            time.sleep(wait)
+            PACING_SLEEP(wait)
 
     def _budget_full_until(self, partner, now, message=None):
         """When a new customer may be messaged again, if the daily budget is used.

@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 from odoo import Command
 from odoo.tests.common import _super_send
 
+from ..models import dunning_whatsapp_account as whatsapp_account
 from .common import TUESDAY, DunningCommon
 
 PHONE_NUMBER_ID = "106540352242922"
@@ -26,13 +27,17 @@ class FakeGraphAPI:
 
     ``respond`` is called with each request (a dict: method, path, headers,
     json) and returns ``(status, body)``, or ``("sleep", seconds)`` to answer
-    too late (a read timeout on the client's side).
+    too late (a read timeout on the client's side): the answer waits until
+    ``release`` is set (at the end of each test) or ``seconds`` have passed.
+    ``clock``, when set, stamps each request with its instant (``at``).
     """
 
     def __init__(self):
         self.requests = []
         self.respond = self.accept
         self.phone = None  # the answer to GET /{version}/{phone_number_id}
+        self.clock = None
+        self.release = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,11 +50,12 @@ class FakeGraphAPI:
                     "headers": dict(self.headers),
                     "json": json.loads(raw) if raw else None,
                 }
-                request["at"] = time.monotonic()
+                if fake.clock:
+                    request["at"] = fake.clock()
                 fake.requests.append(request)
                 status, body = fake.respond(request)
                 if status == "sleep":
-                    time.sleep(body)
+                    fake.release.wait(body)
                     status, body = fake.accept(request)
                 if request["method"] == "GET" and status == 200 and fake.phone:
                     body = fake.phone
@@ -114,6 +120,22 @@ class FakeGraphAPI:
                 "fbtrace_id": "AbCdEf",
             }
         }
+
+
+class FakeClock:
+    """A monotonic clock that only moves when slept on: the pacers' time in tests."""
+
+    def __init__(self, start=1000.0):
+        self.now = start
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0, seconds
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 def sign(raw, secret=APP_SECRET):
@@ -242,6 +264,18 @@ class WhatsAppCommon(DunningCommon):
         self.graph.requests.clear()
         self.graph.respond = self.graph.accept
         self.graph.phone = None
+        # A late answer is held until the test is over, never longer.
+        self.graph.release.clear()
+        self.addCleanup(self.graph.release.set)
+        # Sending paces on a fake clock: no test waits for, or measures, wall time.
+        self.clock = FakeClock()
+        self.graph.clock = self.clock
+        self.addCleanup(setattr, self.graph, "clock", None)
+        self.startPatcher(patch.object(whatsapp_account, "PACING_CLOCK", self.clock))
+        self.startPatcher(
+            patch.object(whatsapp_account, "PACING_SLEEP", self.clock.sleep)
+        )
+        self.startPatcher(patch.dict(whatsapp_account._PACERS, clear=True))
 
     def queued_whatsapp(self, partner=None):
         """Plan an invoice of ``partner`` due on Tuesday: its WhatsApp reminder."""

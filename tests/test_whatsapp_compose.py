@@ -230,7 +230,7 @@ class TestWhatsAppCompose(WhatsAppCommon):
 
     def test_uncertain_send_never_resent_and_settled_by_the_webhook(self):
         self.wrote_hours_ago(1)
-        self.graph.respond = lambda request: ("sleep", 1.5)
+        self.graph.respond = lambda request: ("sleep", 30)
         form = self.compose()
         form.body = "Hola"
         wizard = form.save()

@@ -1,12 +1,14 @@
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 from odoo.tools import format_date, mute_logger
 
+from ..models import dunning_whatsapp_account
 from ..models.dunning_whatsapp_template import SHIPPED_NOTICE_TEMPLATES
 from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
@@ -160,7 +162,10 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
 
     def test_uncertain_send_settled_by_the_webhook_with_its_reference(self):
         self.graph.respond = lambda request: ("sleep", 25)  # read timeout
-        with mute_logger("odoo.addons.account_dunning.services.whatsapp.client"):
+        with (
+            mute_logger("odoo.addons.account_dunning.services.whatsapp.client"),
+            patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)),
+        ):
             self.promise()
             self.send_notices()
         message = self.notices("promise_confirmation")
