@@ -38,6 +38,17 @@ BODY_PARAMS = [
 ]
 
 
+def wait_until(condition, timeout=10.0):
+    """Poll ``condition`` until it holds; ``timeout`` only bounds a failing test.
+
+    Webhooks leave from the sandbox's own thread: a test waits for them to
+    arrive, and never sleeps a fixed time to conclude that something did not.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 class WebhookReceiver:
     """The Odoo side of the webhooks: records each POST's headers and raw body."""
 
@@ -67,10 +78,8 @@ class WebhookReceiver:
         host, port = self.server.server_address
         return f"http://{host}:{port}/dunning/whatsapp/webhook"
 
-    def wait_for(self, count, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while len(self.posts) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def wait_for(self, count):
+        wait_until(lambda: len(self.posts) >= count)
         return self.posts
 
     def stop(self):
@@ -154,10 +163,12 @@ def test_status_webhooks_are_signed_over_the_raw_body_and_ordered(sandbox, recei
 
 
 def test_a_number_not_on_whatsapp_fails_with_131026(sandbox, receiver):
+    # Statuses are scheduled while the send is answered: held, they can be counted.
+    sandbox.webhooks.hold()
     result = send(sandbox, to="529981230000")
+    assert sandbox.webhooks.pending() == 1, "nothing after a failure"
+    sandbox.webhooks.release()
     (event,) = statuses(receiver.wait_for(1))
-    time.sleep(0.3)
-    assert len(receiver.posts) == 1, "nothing after a failure"
     assert event.wamid == result.wamid
     assert event.status == "failed"
     assert [e.code for e in event.errors] == [131026]
@@ -174,9 +185,12 @@ def test_webhooks_are_retried_until_the_server_answers(tmp_path):
         send(sandbox)
         receiver.wait_for(2)
         receiver.status = 200
-        time.sleep(1.0)
-        delivered = [s for _body, s in sandbox.webhooks.delivered if s == 200]
-        assert len(delivered) == 3
+
+        def delivered():
+            return [s for _body, s in sandbox.webhooks.delivered if s == 200]
+
+        wait_until(lambda: len(delivered()) >= 3)
+        assert len(delivered()) == 3
         ok_events = [
             body["entry"][0]["changes"][0]["value"]["statuses"][0]["status"]
             for body, status in sandbox.webhooks.delivered
@@ -219,7 +233,8 @@ def test_refuses_what_meta_refuses(sandbox, receiver):
         client(sandbox).send_template("525512345601", "no_such_template", "es_MX", [])
     assert error.value.code == 132001
     assert sandbox.received == []
-    time.sleep(0.2)
+    # Statuses are scheduled before a send is answered: none means none will come.
+    assert sandbox.webhooks.pending() == 0
     assert receiver.posts == []
 
 
