@@ -31,3 +31,5 @@ from . import test_collect_promise
 from . import test_rpc_security
 from . import test_whatsapp_dispatch_safety
 from . import test_contact_caps
+from . import test_whatsapp_common
+from . import test_whatsapp_companies
