@@ -1120,6 +1120,21 @@ class DunningReminder(models.Model):
         return None
 
     def _deliver_prepared(self, send, now, clients):
+        """:meth:`_deliver_one` on records that prefetch alone.
+
+        Each message commits twice (below): a commit empties the ORM cache, and
+        a read would then fetch the field again for every record of the batch
+        (their prefetch set), once per message.
+        """
+        self.ensure_one()
+        alone = send._replace(
+            account=send.account.with_prefetch(send.account._ids),
+            message=send.message.with_prefetch(send.message._ids),
+            template=send.template.with_prefetch(send.template._ids),
+        )
+        return self.with_prefetch(self._ids)._deliver_one(alone, now, clients)
+
+    def _deliver_one(self, send, now, clients):
         """Make the call of a message prepared and committed by the batch.
 
         Three steps, each committed on its own: the message is marked
@@ -1172,8 +1187,7 @@ class DunningReminder(models.Model):
             )
             self._commit_between_batches()
             return retry_at
-        message.attempted_at = fields.Datetime.now()
-        self._commit_between_batches()
+        message._mark_attempted(fields.Datetime.now())
         return None
 
     def _in_own_transaction(self, write):
