@@ -4,6 +4,12 @@ from . import dunning_holiday
 from . import dunning_policy
 from . import dunning_level
 from . import dunning_reminder
+from . import dunning_reminder_plan
+from . import dunning_reminder_dispatch
+from . import dunning_channel
+from . import dunning_channel_email
+from . import dunning_channel_activity
+from . import dunning_channel_whatsapp
 from . import dunning_reminder_line
 from . import account_move
 from . import res_company

@@ -53,9 +53,16 @@ class DunningEngineRecord(models.AbstractModel):
         return super().write(vals)
 
     def _dunning_engine_set(self):
-        if self._dunning_engine_fields is None:
+        """The engine fields of every class of the model: a file that adds
+        fields to a model by inheritance (a channel plug-in) lists its own."""
+        declared = [
+            klass.__dict__["_dunning_engine_fields"]
+            for klass in type(self).__mro__
+            if "_dunning_engine_fields" in klass.__dict__
+        ]
+        if any(names is None for names in declared):
             return frozenset(self._fields)
-        return self._dunning_engine_fields
+        return frozenset().union(*declared)
 
     def _dunning_settled(self):
         """The records of ``self`` that no user may change any more."""

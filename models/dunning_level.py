@@ -1,14 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-# Channels a level can use; a new channel adds a key here and a
-# ``_send_<channel>`` method on ``dunning.reminder``, and nothing in the engine.
-CHANNELS = [
-    ("email", "Email"),
-    ("activity", "Collector Activity"),
-    ("whatsapp", "WhatsApp"),
-]
-
 
 class DunningLevel(models.Model):
     """One step of a policy: how many days from the due date, and what to do then."""
@@ -46,32 +38,7 @@ class DunningLevel(models.Model):
         default="friendly",
         required=True,
     )
-    channel_email = fields.Boolean(string="Email", default=True)
-    mail_template_id = fields.Many2one(
-        "mail.template",
-        string="Email Template",
-        domain=[("model", "=", "dunning.reminder")],
-    )
-    attach_invoice_pdf = fields.Boolean(
-        string="Attach Invoice PDFs",
-        help="Attach the PDF of every invoice listed in the email.",
-    )
-    channel_whatsapp = fields.Boolean(string="WhatsApp")
-    whatsapp_template_id = fields.Many2one(
-        "dunning.whatsapp.template",
-        string="WhatsApp Template",
-        check_company=True,
-        help="An approved utility template; customers who did not agree to "
-        "WhatsApp, opted out or have no valid number are not sent it.",
-    )
-    channel_activity = fields.Boolean(string="Collector Activity")
-    activity_type_id = fields.Many2one(
-        "mail.activity.type",
-        default=lambda self: self.env.ref(
-            "mail.mail_activity_data_call", raise_if_not_found=False
-        ),
-    )
-    activity_summary = fields.Char(translate=True)
+    # Each channel plug-in adds its ``channel_<code>`` checkbox and settings.
     reminder_count = fields.Integer(compute="_compute_reminder_count")
 
     _sql_constraints = [
@@ -96,30 +63,14 @@ class DunningLevel(models.Model):
         for level in self:
             level.reminder_count = counts.get(level, 0)
 
-    @api.constrains(
-        "channel_email",
-        "mail_template_id",
-        "channel_activity",
-        "channel_whatsapp",
-        "whatsapp_template_id",
-    )
+    @api.constrains(lambda self: self._channel_fields())
     def _check_channels(self):
+        plugins = self.env["dunning.channel"]._dunning_channels().values()
         for level in self:
-            if level.channel_whatsapp and not level.whatsapp_template_id:
-                raise ValidationError(
-                    _(
-                        "Level %(level)s sends WhatsApp messages: choose its "
-                        "WhatsApp template.",
-                        level=level.display_name,
-                    )
-                )
-            if level.channel_email and not level.mail_template_id:
-                raise ValidationError(
-                    _(
-                        "Level %(level)s sends emails: choose its email template.",
-                        level=level.display_name,
-                    )
-                )
+            for plugin in plugins:
+                problem = plugin._level_uses(level) and plugin._level_problem(level)
+                if problem:
+                    raise ValidationError(problem)
             if not level._get_channels():
                 raise ValidationError(
                     _(
@@ -128,10 +79,26 @@ class DunningLevel(models.Model):
                     )
                 )
 
+    @api.model
+    def _channel_fields(self):
+        """The level's fields that say how it sends, on every channel: the
+        fields the channel plug-ins added."""
+        return sorted(
+            {
+                name
+                for plugin in self.env["dunning.channel"]._dunning_channels().values()
+                for name in plugin._channel_level_fields
+            }
+        )
+
     def _get_channels(self):
         """The channels this level uses, as ``dunning.reminder.channel`` values."""
         self.ensure_one()
-        return [code for code, _label in CHANNELS if self[f"channel_{code}"]]
+        return [
+            code
+            for code, plugin in self.env["dunning.channel"]._dunning_channels().items()
+            if plugin._level_uses(self)
+        ]
 
     @api.depends("name", "offset_days")
     def _compute_display_name(self):

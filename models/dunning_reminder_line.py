@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .dunning_level import CHANNELS
+from .dunning_channel import channel_selection
 
 
 class DunningReminderLine(models.Model):
@@ -28,7 +28,7 @@ class DunningReminderLine(models.Model):
     level_id = fields.Many2one(
         "dunning.level", required=True, index=True, ondelete="cascade"
     )
-    channel = fields.Selection(selection=CHANNELS, required=True)
+    channel = fields.Selection(selection=channel_selection, required=True)
     company_id = fields.Many2one("res.company", required=True, index=True)
 
     _sql_constraints = [

@@ -342,6 +342,8 @@ class DunningWhatsappTemplate(models.Model):
         if not lang:
             return self
         wanted = lang.lower()
+        if (self.language or "").replace("-", "_").lower() == wanted:
+            return self
         siblings = self.search(
             [
                 ("account_id", "=", self.account_id.id),

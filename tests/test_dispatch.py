@@ -208,7 +208,7 @@ class TestDispatchRecovery(DunningCommon):
             reminder = self.reminders(self.customer)
             if with_email:
                 # The worker got as far as queuing the email.
-                reminder._send_email()
+                self.env["dunning.channel.email"]._send_one(reminder, claimed_at)
             reminder.write({"state": "sending", "claimed_at": claimed_at})
         return reminder
 

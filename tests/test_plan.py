@@ -348,7 +348,7 @@ class TestPlanIdempotence(DunningCommon):
         )
         # logging.INFO, not "INFO": Odoo names its level 25 "INFO" too.
         with self.assertLogs(
-            "odoo.addons.account_dunning.models.dunning_reminder", logging.INFO
+            "odoo.addons.account_dunning.models.dunning_reminder_plan", logging.INFO
         ) as logs:
             self.assertFalse(self._plan_company())
         self.assertIn("another planning run holds it", logs.output[0])

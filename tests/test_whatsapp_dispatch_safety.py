@@ -8,7 +8,7 @@ import psycopg2.errors
 
 from odoo.tests import tagged
 
-from ..models.dunning_reminder import DunningReminder
+from ..models.dunning_channel_whatsapp import DunningReminder
 from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_batch import NOW, WhatsAppBatchCommon
 from .test_whatsapp_common import status_value, webhook_body
@@ -168,7 +168,7 @@ class TestWhatsAppDispatchSafety(WhatsAppBatchCommon):
 
         with (
             patch.object(DunningReminder, "_record_whatsapp_outcome", record),
-            self.assertLogs("odoo.addons.account_dunning.models.dunning_reminder"),
+            self.assertLogs("odoo.addons.account_dunning.models"),
         ):
             self.send(reminders)
         self.assertEqual(reminders[0].state, "failed")

@@ -3,7 +3,7 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.dunning_level import CHANNELS
+from ..models.dunning_channel import channel_selection
 
 
 class DunningReminderSend(models.TransientModel):
@@ -42,7 +42,7 @@ class DunningReminderSend(models.TransientModel):
         "reached.",
     )
     channel = fields.Selection(
-        selection=CHANNELS,
+        selection=channel_selection,
         compute="_compute_channel",
         store=True,
         readonly=False,
@@ -214,12 +214,13 @@ class DunningReminderSend(models.TransientModel):
     def _check_level(self):
         if not self.level_id:
             raise UserError(_("Choose the level of the reminder."))
-        if self.channel == "email" and not self.level_id.mail_template_id:
+        plugin = self.env["dunning.channel"]._dunning_channel(self.channel)
+        problem = plugin._level_problem(self.level_id)
+        if problem:
             raise UserError(
                 _(
-                    "Level %(level)s has no email template: choose another level "
-                    "or another channel.",
-                    level=self.level_id.display_name,
+                    "%(problem)s Or choose another level or another channel.",
+                    problem=problem,
                 )
             )
 
@@ -262,26 +263,11 @@ class DunningReminderSend(models.TransientModel):
             -m.amount_residual if m.move_type == "out_refund" else m.amount_residual
             for m in statement
         )
-        if self.channel == "email":
-            self._check_level()
-            recipient = reminder._get_email_recipient()
-            reminder.recipient_id = recipient
-            # Rendered as superuser, like the email itself: the template calls
-            # model helpers that a collector's restricted rendering would refuse.
-            template = self.level_id._origin.mail_template_id.sudo()
-            res_ids = list(reminder._ids)
-            self.preview_recipient = recipient.email_formatted or _(
-                "%(partner)s has no email address.", partner=recipient.display_name
-            )
-            self.preview_subject = template._render_field(
-                "subject", res_ids, compute_lang=True
-            )[res_ids[0]]
-            self.preview_body = template._render_field(
-                "body_html", res_ids, compute_lang=True
-            )[res_ids[0]]
-        else:
-            invoices = reminder._get_template_invoices()
-            user = reminder.user_id or invoices[:1].invoice_user_id or self.env.user
-            self.preview_recipient = user.name
-            self.preview_subject = self.level_id.activity_summary or self.level_id.name
-            self.preview_body = reminder._activity_note(invoices)
+        preview = (
+            self.env["dunning.channel"]
+            ._dunning_channel(self.channel)
+            ._preview(reminder)
+        )
+        self.preview_recipient = preview.get("recipient")
+        self.preview_subject = preview.get("subject")
+        self.preview_body = preview.get("body")

@@ -1,0 +1,130 @@
+"""Collector activity: a to-do for the collector, who calls the customer."""
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+
+from .dunning_channel import SENT, Outcome
+
+
+class DunningChannelActivity(models.AbstractModel):
+    """An activity on the customer for their collector: internal, so neither
+    the contact window nor the caps apply (the call the collector then logs
+    counts as a contact)."""
+
+    _name = "dunning.channel.activity"
+    _inherit = "dunning.channel"
+    _description = "Collection Channel: Collector Activity"
+
+    _channel_code = "activity"
+    _channel_sequence = 90
+    _channel_level_fields = ("channel_activity", "activity_type_id")
+    _channel_faces_debtor = False
+
+    @api.model
+    def _channel_label(self):
+        return _("Collector Activity")
+
+    @api.model
+    def _level_problem(self, level):
+        if not level.activity_type_id:
+            return _(
+                "Level %(level)s schedules activities: choose their type.",
+                level=level.display_name,
+            )
+        return None
+
+    @api.model
+    def _preview(self, reminder):
+        invoices = reminder._get_template_invoices()
+        user = reminder.user_id or invoices[:1].invoice_user_id or self.env.user
+        level = reminder.level_id
+        return {
+            "recipient": user.name,
+            "subject": level.activity_summary or level.name,
+            "body": reminder._activity_note(invoices),
+        }
+
+    @api.model
+    def _send_one(self, reminder, now):
+        level = reminder.level_id
+        invoices = reminder._get_template_invoices()
+        user = reminder.user_id or invoices[:1].invoice_user_id or self.env.user
+        summary = level.activity_summary or level.name
+        note = reminder._activity_note(invoices)
+        activity_type = level.activity_type_id
+        if reminder.origin == "fallback":
+            # The level's activity settings are meant for its own activities,
+            # if any: the collector must know why they are asked to call.
+            summary = _(
+                "Call the customer: %(channel)s could not reach them",
+                channel=reminder.fallback_of_id._channel_plugin()._channel_label(),
+            )
+            # The note is HTML built by _activity_note; the field sanitizes it.
+            note = Markup("<p>%s</p>%s") % (
+                reminder.fallback_of_id.error_message,
+                Markup(note),  # noqa: S704
+            )
+            activity_type = activity_type or self.env.ref(
+                "mail.mail_activity_data_call"
+            )
+        # The collector may not be allowed to edit contacts; scheduling the
+        # activity is the engine's job, not a contact edit.
+        activity = reminder.partner_id.sudo().activity_schedule(
+            activity_type_id=activity_type.id,
+            summary=summary,
+            note=note,
+            user_id=user.id,
+        )
+        reminder.activity_id = activity
+        self._log_contact(
+            reminder,
+            _(
+                "Collection activity %(summary)s scheduled for %(user)s.",
+                summary=activity.summary,
+                user=user.name,
+            ),
+            None,
+        )
+        return Outcome(SENT)
+
+    @api.model
+    def _recover(self, reminder, now):
+        # The activity is created in the transaction that settles the reminder.
+        if reminder.activity_id:
+            reminder._settle(Outcome(SENT), reminder.claimed_at)
+            return None
+        return super()._recover(reminder, now)
+
+
+class DunningLevel(models.Model):
+    _inherit = "dunning.level"
+
+    channel_activity = fields.Boolean(string="Collector Activity")
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        default=lambda self: self.env.ref(
+            "mail.mail_activity_data_call", raise_if_not_found=False
+        ),
+    )
+    activity_summary = fields.Char(translate=True)
+
+
+class DunningReminder(models.Model):
+    _inherit = "dunning.reminder"
+
+    activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
+
+    _dunning_engine_fields = frozenset({"activity_id"})
+
+    def _activity_note(self, invoices):
+        lines = "".join(
+            f"<li>{invoice.name}: {invoice.currency_id.format(invoice.amount_residual)}"
+            f" ({invoice.invoice_date_due})</li>"
+            for invoice in invoices
+        )
+        return _(
+            "Call the customer about %(total)s due.<ul>%(lines)s</ul>",
+            total=self.currency_id.format(self.amount_due),
+            lines=lines,
+        )

@@ -1,0 +1,500 @@
+"""WhatsApp: an approved template through Meta's Cloud API.
+
+The send is a provider call that cannot be rolled back, so this channel keeps
+an outbox record of its own (``dunning.whatsapp.message``) committed before the
+call, marks it attempted just before the call, and records the outcome in a
+short transaction of its own: whatever happens, a message is never sent twice,
+and only the messages whose call may have happened are uncertain after a crash.
+"""
+
+import logging
+import random
+from collections import namedtuple
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..services.whatsapp import errors as wa
+from ..services.whatsapp.events import should_apply_status
+from .dunning_channel import (
+    FAILED,
+    RETRY,
+    SENT,
+    UNCERTAIN,
+    UNREACHABLE,
+    WAIT,
+    Outcome,
+    RecipientUnreachableError,
+)
+from .dunning_whatsapp_message import DEFER_CHATTER, UNCERTAIN_GRACE
+
+_logger = logging.getLogger(__name__)
+
+# A message prepared by ``_prepare_whatsapp``: its outbox record exists (not
+# committed), the call is still to be made.
+PreparedWhatsApp = namedtuple(
+    "PreparedWhatsApp", "account message template params url_suffix body"
+)
+
+
+class WhatsAppUnreachableError(RecipientUnreachableError):
+    """The customer cannot be reached by WhatsApp at all (consent, opt-out,
+    number)."""
+
+
+class DunningChannelWhatsapp(models.AbstractModel):
+    _name = "dunning.channel.whatsapp"
+    _inherit = "dunning.channel"
+    _description = "Collection Channel: WhatsApp"
+
+    _channel_code = "whatsapp"
+    _channel_sequence = 20
+    _channel_level_fields = ("channel_whatsapp", "whatsapp_template_id")
+
+    @api.model
+    def _channel_label(self):
+        return _("WhatsApp")
+
+    @api.model
+    def _level_problem(self, level):
+        if not level.whatsapp_template_id:
+            return _(
+                "Level %(level)s sends WhatsApp messages: choose its WhatsApp "
+                "template.",
+                level=level.display_name,
+            )
+        return None
+
+    @api.model
+    def _preview(self, reminder):
+        """The template's text as the customer will read it, and the number."""
+        problem = self._level_problem(reminder.level_id)
+        if problem:
+            raise UserError(problem)
+        partner = reminder.partner_id
+        template = reminder._whatsapp_template()
+        params = template._render_params(reminder)
+        body = template._validate_message(params, None)
+        unreachable = self._unreachable_reason(reminder)
+        return {
+            "recipient": unreachable or partner.whatsapp_number or partner.mobile,
+            "subject": template.display_name,
+            "body": body,
+        }
+
+    @api.model
+    def _unreachable_partners(self, partners, policy):
+        # One read of the batch's customers, through the prefetch.
+        partners.fetch(
+            [
+                "whatsapp_opt_out",
+                "whatsapp_opt_in",
+                "whatsapp_number",
+                "whatsapp_number_invalid",
+            ]
+        )
+        return {
+            partner.id
+            for partner in partners
+            if partner._whatsapp_unreachable_reason(policy)
+        }
+
+    @api.model
+    def _unreachable_reason(self, reminder):
+        return reminder.partner_id._whatsapp_unreachable_reason(reminder.policy_id)
+
+    @api.model
+    def _send(self, reminders, now):
+        """Prepare every message of the batch, commit them together (each
+        message durable, its reminder ``sending``), then make the calls one by
+        one (:meth:`DunningReminder._deliver_prepared`); the chatter notes go
+        once, after the calls, with the outcome of each."""
+        retry_times = set()
+        prepared = {}
+        for reminder in reminders.with_context(**{DEFER_CHATTER: True}):
+            # No savepoint (two queries a message): nothing is written before
+            # the message's own creation, the last step.
+            try:
+                result = reminder._prepare_whatsapp(now)
+            except Exception as error:  # noqa: BLE001 -- settled as an outcome
+                result = self._error_outcome(reminder, error)
+            if isinstance(result, PreparedWhatsApp):
+                prepared[reminder] = result
+                continue
+            when = reminder._settle(result, now)
+            if when:
+                retry_times.add(when)
+        if not prepared:
+            return retry_times
+        reminders._commit_between_batches()
+        clients = {}
+        for reminder, send in prepared.items():
+            when = reminder._deliver_prepared(send, now, clients)
+            if when:
+                retry_times.add(when)
+        messages = self.env["dunning.whatsapp.message"].union(
+            *(send.message for send in prepared.values())
+        )
+        reminders._in_own_transaction(lambda: reminders._post_whatsapp_notes(messages))
+        return retry_times
+
+    @api.model
+    def _recover(self, reminder, now):
+        """A message is marked attempted (and committed) just before its call:
+        with that mark it may have gone out, and only the provider's status
+        webhook settles it; without it, its worker died before the call, and
+        it is sent again."""
+        if not reminder._has_outbox_record():
+            reminder._outbox_messages().unlink()
+            return super()._recover(reminder, now)
+        # A worker that died during its batch's calls left its messages
+        # without their chatter notes (posted after the calls).
+        reminder.whatsapp_message_ids.filtered(
+            lambda m: not m.chatter_message_ids
+        )._chatter_sync()
+        if reminder.claimed_at < now - UNCERTAIN_GRACE:
+            reminder._escalate_uncertain()
+        return None
+
+    @api.model
+    def _contacts_elsewhere(self, partner_ids, since):
+        """``(customer id, when)`` of the WhatsApp messages sent to these
+        customers since ``since`` outside reminders (a collector's chat, a
+        confirmation, a thank-you): contacts the caps count."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT customer.commercial_partner_id,
+                       COALESCE(message.sent_at, message.claimed_at)
+                  FROM dunning_whatsapp_message message
+                  JOIN res_partner customer ON customer.id = message.partner_id
+                 WHERE customer.commercial_partner_id IN %(partners)s
+                   AND message.direction = 'out'
+                   AND message.reminder_id IS NULL
+                   AND message.state IN ('sending', 'sent', 'delivered', 'read')
+                   AND COALESCE(message.sent_at, message.claimed_at) > %(since)s
+                """,
+                partners=tuple(partner_ids),
+                since=since,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _log_contact(self, reminder, body, subject):
+        # The WhatsApp message logs itself in the chatter, with its delivery
+        # status kept current (dunning.whatsapp.message._chatter_sync).
+        return
+
+
+class DunningLevel(models.Model):
+    _inherit = "dunning.level"
+
+    channel_whatsapp = fields.Boolean(string="WhatsApp")
+    whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="WhatsApp Template",
+        check_company=True,
+        help="An approved utility template; customers who did not agree to "
+        "WhatsApp, opted out or have no valid number are not sent it.",
+    )
+
+
+class DunningReminder(models.Model):
+    _inherit = "dunning.reminder"
+
+    whatsapp_template_id = fields.Many2one(
+        "dunning.whatsapp.template",
+        string="WhatsApp Template",
+        readonly=True,
+        help="The template of this WhatsApp reminder when it is not the level's: "
+        "one chosen by an automation rule's Send WhatsApp action.",
+    )
+    whatsapp_message_ids = fields.One2many(
+        "dunning.whatsapp.message", "reminder_id", string="WhatsApp Messages"
+    )
+
+    _dunning_engine_fields = frozenset({"whatsapp_message_ids"})
+
+    def _has_outbox_record(self):
+        """Whether a send of this reminder may have reached the provider: its
+        message's call started (or Meta's id for it is known)."""
+        self.ensure_one()
+        return bool(
+            self._outbox_messages().filtered(lambda m: m.attempted_at or m.wamid)
+        )
+
+    def _outbox_messages(self):
+        return self.whatsapp_message_ids.filtered(
+            lambda m: m.direction == "out" and m.state != "failed"
+        )
+
+    def _escalate_uncertain(self):
+        """No news from the provider after the grace period: a person decides.
+
+        Failed rather than requeued: resending blindly could reach the customer
+        twice; the collector checks and retries by hand if needed.
+        """
+        self.ensure_one()
+        self._set_failed(
+            _(
+                "WhatsApp never confirmed this message; it may or may not have "
+                "reached the customer. Check with them before sending it again."
+            )
+        )
+        user = self.user_id or self.env.ref("base.user_root")
+        self.partner_id.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Check whether the WhatsApp reminder arrived"),
+            note=self.error_message,
+            user_id=user.id,
+        )
+
+    def _whatsapp_template(self):
+        """The template of this reminder (the automation rule's, else the
+        level's) in the customer's language when it exists in it."""
+        self.ensure_one()
+        template = self.whatsapp_template_id or self.level_id.whatsapp_template_id
+        if not template:
+            raise UserError(
+                _("Level %(level)s has no WhatsApp template.", level=self.level_id.name)
+            )
+        return template.sudo()._for_lang(self.partner_id.lang)
+
+    def _prepare_whatsapp(self, now):
+        """Render this reminder's message and create its outbox record (not
+        committed); return a :class:`PreparedWhatsApp`, or the outcome when the
+        account cannot send now."""
+        self.ensure_one()
+        template = self._whatsapp_template()
+        account = template.account_id.sudo()
+        partner = self.partner_id
+        if account.state != "active" or not account.active:
+            return Outcome(
+                WAIT,
+                _("The WhatsApp account %(account)s is paused.", account=account.name),
+                now + timedelta(hours=1),
+            )
+        budget_until = account._budget_full_until(partner, now)
+        if budget_until:
+            return Outcome(
+                WAIT,
+                _(
+                    "The WhatsApp account %(account)s reached its daily budget of "
+                    "%(budget)s customers.",
+                    account=account.name,
+                    budget=account.daily_recipient_budget,
+                ),
+                budget_until,
+            )
+        params = template._render_params(self)
+        url_suffix = template._render_url_suffix(self)
+        body = template._validate_message(params, url_suffix)
+        self.recipient_id = partner
+        # Outbox: once committed, the claim and its message make sure the
+        # reminder is never sent again by this channel unless Meta answered that
+        # it refused it.
+        message = (
+            self.env["dunning.whatsapp.message"]
+            .sudo()
+            .create(
+                {
+                    "direction": "out",
+                    "state": "sending",
+                    "account_id": account.id,
+                    "company_id": self.company_id.id,
+                    "partner_id": partner.id,
+                    "reminder_id": self.id,
+                    "template_id": template.id,
+                    "body": body,
+                }
+            )
+        )
+        return PreparedWhatsApp(account, message, template, params, url_suffix, body)
+
+    def _deliver_prepared(self, send, now, clients):
+        """:meth:`_deliver_one` on records that prefetch alone.
+
+        Each message commits twice (below): a commit empties the ORM cache, and
+        a read would then fetch the field again for every record of the batch
+        (their prefetch set), once per message.
+        """
+        self.ensure_one()
+        alone = send._replace(
+            account=send.account.with_prefetch(send.account._ids),
+            message=send.message.with_prefetch(send.message._ids),
+            template=send.template.with_prefetch(send.template._ids),
+        )
+        return self.with_prefetch(self._ids)._deliver_one(alone, now, clients)
+
+    def _deliver_one(self, send, now, clients):
+        """Make the call of a message prepared and committed by the batch.
+
+        Three steps, each committed on its own: the message is marked
+        attempted just before its call (after a crash, only the messages whose
+        call may have happened are uncertain; the others are sent again); the
+        call (no database work); its outcome, in a short transaction of its
+        own, tried again from a fresh snapshot if a status webhook about this
+        very message (Meta sends them within a second) changed it first.
+
+        Never raises; returns when to dispatch again, if ever.
+        """
+        self.ensure_one()
+        try:
+            retry_at = self._start_whatsapp_attempt(send, now)
+        except Exception as error:  # noqa: BLE001
+            _logger.exception("Reminder %s could not be sent", self.uuid)
+            self._set_failed(_("Unexpected error: %(error)s", error=error))
+            return None
+        if retry_at:
+            return retry_at
+        answer = self._call_whatsapp(send, clients)
+        when = []
+
+        def record():
+            outcome = self._record_whatsapp_outcome(send, now, answer)
+            when[:] = [self._settle(outcome, now) if outcome else None]
+
+        try:
+            self._in_own_transaction(record)
+        except Exception as error:  # noqa: BLE001
+            _logger.exception("Reminder %s: its outcome was not recorded", self.uuid)
+            reason = _("Unexpected error: %(error)s", error=error)
+            self._in_own_transaction(lambda: self._set_failed(reason))
+            return None
+        return when[0] if when else None
+
+    def _start_whatsapp_attempt(self, send, now):
+        """Mark the message attempted and commit, unless its account was
+        paused since the batch was prepared (an earlier call of the batch got
+        an authentication error): then it never leaves; return the retry time.
+        """
+        account, message = send.account, send.message
+        if account.state != "active" or not account.active:
+            message.unlink()
+            retry_at = now + timedelta(hours=1)
+            self._requeue(
+                retry_at,
+                _("The WhatsApp account %(account)s is paused.", account=account.name),
+            )
+            self._commit_between_batches()
+            return retry_at
+        message._mark_attempted(fields.Datetime.now())
+        return None
+
+    def _call_whatsapp(self, send, clients):
+        """Make the Cloud API call of a prepared message: its result, or the
+        error it raised. No database work: that is the outcome's, in its own
+        transaction (:meth:`_record_whatsapp_outcome`).
+
+        ``clients`` caches one client per account, so that the calls of a batch
+        reuse one HTTP connection (keep-alive).
+        """
+        account = send.account
+        try:
+            if account.id not in clients:
+                clients[account.id] = account._get_client()
+            account._pace()
+            return clients[account.id].send_template(
+                self.partner_id.whatsapp_number,
+                send.template.name,
+                send.template.language,
+                send.params,
+                url_button_suffix=send.url_suffix,
+                callback_data=self.uuid,
+            )
+        except Exception as error:  # noqa: BLE001 -- recorded as the outcome
+            return error
+
+    def _record_whatsapp_outcome(self, send, now, answer):
+        """Record on the message what Meta answered (a result or an error);
+        return the reminder's :data:`Outcome`, or None when the reminder was
+        settled already (by a status webhook that came first).
+
+        The dispatcher writes what the call taught (the message's id, its
+        send time); a status the webhook applied first is never moved back
+        (``_apply_status`` only moves forward).
+        """
+        self.ensure_one()
+        account, message = send.account, send.message
+        if isinstance(answer, wa.RecipientRateLimitError):
+            # About one message per 6 s per user: only this customer waits.
+            message.unlink()  # refused by Meta: it never left
+            return Outcome(
+                WAIT, str(answer), now + timedelta(seconds=random.uniform(6, 10))
+            )
+        if isinstance(answer, wa.UncertainError):
+            return Outcome(
+                UNCERTAIN,
+                _(
+                    "The request may have reached WhatsApp (%(error)s): not sent "
+                    "again, waiting for the status webhook.",
+                    error=answer,
+                ),
+            )
+        if isinstance(answer, wa.AccountError):
+            message.unlink()
+            account._pause(str(answer))
+            return Outcome(WAIT, str(answer), now + timedelta(hours=1))
+        if isinstance(answer, wa.TerminalError):
+            if message.state == "sending":
+                message.write(
+                    {
+                        "state": "failed",
+                        "failed_at": now,
+                        "error_code": answer.code or 0,
+                        "error_title": answer.title,
+                    }
+                )
+            return (
+                Outcome(UNREACHABLE, str(answer)) if self.state == "sending" else None
+            )
+        if isinstance(answer, wa.WhatsAppError):
+            # Retryable (throughput, temporary, 5xx) or unclassified.
+            message.unlink()
+            return Outcome(RETRY, str(answer))
+        if isinstance(answer, (UserError, ValidationError, ValueError)):
+            message.unlink()
+            return Outcome(FAILED, str(answer))
+        if isinstance(answer, Exception):
+            # Unknown: the request may have left. Keep the message (uncertain).
+            _logger.error(
+                "Reminder %s: unexpected error during the WhatsApp call: %s",
+                self.uuid,
+                answer,
+            )
+            return Outcome(UNCERTAIN, _("Unexpected error: %(error)s", error=answer))
+        values = {"wa_id": answer.wa_id, "sent_at": now}
+        if not message.wamid:
+            # Unless the webhook, which knows the reminder by its callback
+            # data, recorded it first.
+            values["wamid"] = answer.wamid
+        if should_apply_status(message.state, "sent"):
+            values["state"] = "sent"
+        message.write(values)
+        return Outcome(SENT) if self.state == "sending" else None
+
+    @api.model
+    def _post_whatsapp_notes(self, messages):
+        """The chatter notes of a batch's WhatsApp messages, with their outcome.
+
+        Never raises: the messages left already. A note that cannot be posted
+        is logged for the administrator and posted at the next status change.
+        """
+        messages = messages.exists()
+        try:
+            with self.env.cr.savepoint():
+                messages._chatter_sync()
+            return
+        except Exception:  # noqa: BLE001
+            _logger.exception("The chatter notes of a WhatsApp batch failed")
+        for message in messages:
+            try:
+                with self.env.cr.savepoint():
+                    message._chatter_sync()
+            except Exception:  # noqa: BLE001
+                _logger.exception(
+                    "The chatter notes of WhatsApp message %s failed", message.id
+                )

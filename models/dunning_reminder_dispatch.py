@@ -1,0 +1,648 @@
+import logging
+from collections import defaultdict
+from contextlib import nullcontext
+from datetime import UTC, datetime, time, timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..services.backoff import can_retry, next_retry_at
+from ..services.contact_window import (
+    describe,
+    is_open,
+    next_opening,
+    resolve_zone,
+)
+from ..services.timezones import partner_timezones
+from .dunning_channel import (
+    HANDED_OVER,
+    RETRY,
+    SENT,
+    UNCERTAIN,
+    UNREACHABLE,
+    WAIT,
+)
+from .dunning_reminder import (
+    CONCURRENT_UPDATE_ERRORS,
+    OPEN_INVOICE_DOMAIN,
+    OWN_TRANSACTION_TRIES,
+    STALE_CLAIM,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class DunningReminderDispatch(models.Model):
+    """Dispatch: the contact gate, the channels' sends, retries and fallback."""
+
+    _inherit = "dunning.reminder"
+
+    @api.model
+    def _cron_dispatch(self, batch_size=200):
+        """Send every due reminder whose customer may be contacted now."""
+        now = fields.Datetime.now()
+        self._recover_stale_claims(now)
+        done = 0
+        while True:
+            reminders = self._claim_due(now, batch_size)
+            if not reminders:
+                break
+            reminders._dispatch(now)
+            done += len(reminders)
+            remaining = self.search_count(
+                [("state", "in", ("queued", "deferred")), ("scheduled_at", "<=", now)]
+            )
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            self._commit_between_batches()
+
+    # ------------------------------------------------------------------------------
+    # Dispatch
+    # ------------------------------------------------------------------------------
+
+    @api.model
+    def _claim_due(self, now, limit):
+        """Lock a batch of due reminders; a concurrent worker skips them."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id
+                  FROM dunning_reminder
+                 WHERE state IN ('queued', 'deferred')
+                   AND scheduled_at <= %(now)s
+              ORDER BY scheduled_at, id
+                 LIMIT %(limit)s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                now=now,
+                limit=limit,
+            )
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _recover_stale_claims(self, now):
+        """Settle reminders left ``sending`` by a worker that died: each
+        channel knows what its send left behind (see ``dunning.channel._recover``)."""
+        stale = self.search(
+            [("state", "=", "sending"), ("claimed_at", "<", now - STALE_CLAIM)]
+        )
+        channels = self.env["dunning.channel"]._dunning_channels()
+        for reminder in stale:
+            channels[reminder.channel]._recover(reminder, now)
+
+    def _dispatch(self, now):
+        """Send, defer or cancel each reminder of ``self``; never raises.
+
+        The whole batch is claimed first (``sending``): a channel may commit
+        before its provider's call, which releases the batch's row locks, and a
+        concurrent worker must then not find the rest queued. Each reminder
+        then passes the contact gate (:meth:`_gate`), and the channels send
+        those that passed, each channel its own batch.
+        """
+        pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
+        for reminder in pending:
+            reminder.write(
+                {
+                    "state": "sending",
+                    "claimed_at": now,
+                    "attempt_count": reminder.attempt_count + 1,
+                }
+            )
+        channels = self.env["dunning.channel"]._dunning_channels()
+        statements = pending._statement_moves_by_reminder()
+        active = pending.line_ids.move_id._dunning_active()
+        contacts = pending._contacts_by_partner(now)
+        trigger_times = set()
+        ready = defaultdict(list)
+        for reminder in pending:
+            plugin = channels[reminder.channel]
+            passed, when = reminder._gate(now, plugin, statements, active, contacts)
+            if when:
+                trigger_times.add(when)
+            if passed:
+                ready[reminder.channel].append(reminder.id)
+        for code, ids in ready.items():
+            reminders = self.browse(ids)
+            trigger_times |= channels[code]._send(reminders, now)
+            channels[code]._trigger_queue(reminders)
+        if trigger_times:
+            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
+                at=sorted(trigger_times)
+            )
+
+    def _gate(self, now, plugin, statements, active, contacts):
+        """The contact gate of this claimed reminder, at send time: whether
+        it may go now, and when to look again if not; the decision and its
+        reason are stored on the reminder.
+
+        In order: the customer excluded (cancelled) or paused (deferred);
+        nothing left to collect or the invoices that called for it held
+        (cancelled); for a channel that reaches the debtor, the contact window
+        and holidays in the debtor's zones (deferred to the opening); the
+        channel's reachability (failed, and the policy's next channel takes
+        over); the caps on contacts across channels (deferred). ``statements``
+        (:meth:`_statement_moves_by_reminder`), ``active``
+        (``_dunning_active()`` of the batch's invoices) and ``contacts``
+        (:meth:`_contacts_by_partner`) are read once for a batch; a reminder
+        that passes counts as a contact at once.
+        """
+        self.ensure_one()
+        partner = self.partner_id
+        if partner.dunning_excluded:
+            self._set_cancelled(_("The customer is excluded from collections."))
+            return False, None
+        window, zones = self._contact_window()
+        paused_until = partner.dunning_paused_until
+        if paused_until and paused_until >= local_date(now, zones):
+            # The pause covers its last day in the customer's own calendar: resume
+            # at the first opening after local midnight in every zone.
+            resume = max(local_midnight_utc(paused_until + timedelta(days=1), zones))
+            if plugin._channel_faces_debtor:
+                resume = next_opening(window, resume, zones) or resume
+            self._set_deferred(
+                resume,
+                _(
+                    "Collections are paused for this customer until %(date)s.",
+                    date=paused_until,
+                ),
+            )
+            return False, resume
+        moves = statements.get(self.id)
+        if moves is None:
+            moves = self._get_statement_moves()
+        reason = self._cancel_reason(moves, active)
+        if reason:
+            self._set_cancelled(reason)
+            return False, None
+        if plugin._channel_faces_debtor:
+            held, when = self._window_gate(now, window, zones)
+            if held:
+                return False, when
+            reason = plugin._unreachable_reason(self)
+            if reason:
+                self._set_statement(moves)
+                self._fail_with_fallback(reason, now)
+                return False, None
+            capped = self._contact_cap(now, window, zones, contacts)
+            if capped:
+                self._set_deferred(*capped)
+                return False, capped[0]
+            # Counted at once: the next reminder of the batch for this customer
+            # sees it, whatever this one's outcome.
+            contacts[partner.id].append(now)
+        self._set_statement(moves)
+        return True, None
+
+    def _settle(self, outcome, now):
+        """Apply a channel's :data:`~.dunning_channel.Outcome` to this reminder;
+        return when to dispatch it again, if ever. The one place where what a
+        provider answered becomes a state, a retry or a fallback."""
+        self.ensure_one()
+        kind, reason, when = outcome
+        if kind == SENT:
+            self.write(
+                {"state": "sent", "sent_at": now, "error_message": reason or False}
+            )
+            return None
+        if kind == HANDED_OVER:
+            self.error_message = reason or False
+            return None
+        if kind == UNCERTAIN:
+            self.error_message = reason
+            return None
+        if kind == WAIT:
+            self._requeue(when, reason)
+            return when
+        if kind == RETRY:
+            if not can_retry(self.retry_count + 1):
+                self._set_failed(
+                    _(
+                        "%(channel)s kept failing after %(count)s attempts: %(error)s",
+                        channel=self._channel_plugin()._channel_label(),
+                        count=self.retry_count + 1,
+                        error=reason,
+                    )
+                )
+                return None
+            when = when or next_retry_at(now, self.retry_count)
+            self._requeue(when, reason, retry=True)
+            return when
+        if kind == UNREACHABLE:
+            self._fail_with_fallback(reason, now)
+            return None
+        self._set_failed(reason)
+        return None
+
+    def _channel_plugin(self):
+        """The plug-in of this reminder's channel."""
+        self.ensure_one()
+        return self.env["dunning.channel"]._dunning_channel(self.channel)
+
+    def _fail_with_fallback(self, reason, now=None):
+        """This reminder cannot reach the customer: fail it and queue its
+        fallback reminder, and say so in the customer's chatter."""
+        self.ensure_one()
+        self._set_failed(reason)
+        fallback, note = self._create_fallback(now or fields.Datetime.now())
+        self.error_message = f"{reason}\n{note}"
+        body = _(
+            "The %(channel)s reminder %(level)s could not reach the customer: "
+            "%(reason)s %(note)s",
+            channel=self._channel_plugin()._channel_label(),
+            level=self.level_id.name,
+            reason=reason,
+            note=note,
+        )
+        self.partner_id.sudo()._message_log(body=body)
+        invoices = self._get_template_invoices()
+        if invoices:
+            invoices.sudo()._message_log_batch(bodies=dict.fromkeys(invoices.ids, body))
+        return fallback
+
+    def _fallback_target(self):
+        """The channel that takes over from this reminder's, following each
+        channel's fallback until one can carry it; return its plug-in (or
+        None) and why the channels skipped on the way could not."""
+        channels = self.env["dunning.channel"]._dunning_channels()
+        code = channels[self.channel]._fallback_code(self)
+        seen, skipped = {self.channel}, []
+        while code in channels and code not in seen:
+            plugin = channels[code]
+            problem = plugin._fallback_problem(self)
+            if not problem:
+                return plugin, skipped
+            seen.add(code)
+            skipped.append(problem)
+            code = plugin._fallback_code(self)
+        return None, skipped
+
+    def _create_fallback(self, now):
+        """Queue the reminder that replaces this one on the policy's next
+        channel; return it (or none) and a sentence saying what was done.
+
+        Its decisions go through the same unique (invoice, level, channel) key
+        as planning: a level that already reaches these invoices on that channel
+        sends no second message, and a second failure of this reminder (a retry,
+        a late webhook) finds its fallback already there.
+        """
+        self.ensure_one()
+        reminders = self.sudo()  # queueing a reminder is the engine's job
+        if self.fallback_ids:
+            return self.fallback_ids, _(
+                "Its fallback reminder was already queued: %(fallback)s.",
+                fallback=self.fallback_ids.display_name,
+            )
+        plugin, skipped = self._fallback_target()
+        if plugin is None:
+            if skipped:
+                return reminders.browse(), _(
+                    "No fallback: %(reasons)s.", reasons="; ".join(skipped)
+                )
+            return reminders.browse(), _("The policy has no fallback channel.")
+        channel = plugin._channel_code
+        fallback = reminders.create(
+            {
+                "origin": "fallback",
+                "fallback_of_id": self.id,
+                "company_id": self.company_id.id,
+                "partner_id": self.partner_id.id,
+                "level_id": self.level_id.id,
+                "channel": channel,
+                "currency_id": self.currency_id.id,
+                "amount_due": self.amount_due,
+                "move_ids": [fields.Command.set(self.move_ids.ids)],
+                "plan_date": fields.Date.context_today(self),
+                "scheduled_at": now,
+                **plugin._fallback_values(self),
+            }
+        )
+        if self.line_ids:
+            taken = self._insert_decisions(
+                [
+                    (
+                        fallback.id,
+                        line.move_id.id,
+                        line.level_id.id,
+                        channel,
+                        line.company_id.id,
+                    )
+                    for line in self.line_ids
+                ]
+            )
+            if not taken:
+                fallback.unlink()
+                return reminders.browse(), _(
+                    "No fallback: this level already reminds these invoices by "
+                    "%(channel)s.",
+                    channel=plugin._channel_label(),
+                )
+        self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(at=now)
+        note = _(
+            "A reminder by %(channel)s was queued instead.",
+            channel=plugin._channel_label(),
+        )
+        if skipped:
+            note = _("%(reason)s: %(note)s", reason="; ".join(skipped), note=note)
+        return fallback, note
+
+    def _cancel_reason(self, moves, active=None):
+        """Why this reminder is not needed any more, if so: nothing left in
+        its statement ``moves``, or none of the invoices that called for it
+        still ``active`` (``_dunning_active()``, read now when not given)."""
+        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
+            return _("Nothing is left to collect.")
+        if active is None:
+            active = self.line_ids.move_id._dunning_active()
+        if self.line_ids and not self.line_ids.move_id & active:
+            return self._inactive_reason()
+        return None
+
+    def _inactive_reason(self):
+        """Why none of the invoices that called for this reminder needs it now."""
+        moves = self.line_ids.move_id
+        if moves.filtered("dunning_dispute_id"):
+            return _("The customer disputes the invoices this reminder was about.")
+        if moves._dunning_held():
+            return _(
+                "The invoices this reminder was about are covered by a payment promise."
+            )
+        return _("The invoices this reminder was about are settled or excluded.")
+
+    def _in_own_transaction(self, write):
+        """Run ``write`` and commit it at once; from a fresh snapshot again when
+        a concurrent transaction (a status webhook) changed the same rows first.
+
+        Called only when everything before it is committed, so that starting
+        over rolls back nothing but ``write`` itself. Under tests, which run in
+        one transaction that is never committed, a savepoint stands for it.
+        """
+        testing = self._testing()
+        for attempt in range(1, OWN_TRANSACTION_TRIES + 1):
+            try:
+                with self.env.cr.savepoint() if testing else nullcontext():
+                    write()
+                    self.env.flush_all()
+            except CONCURRENT_UPDATE_ERRORS as error:
+                if attempt == OWN_TRANSACTION_TRIES:
+                    raise
+                _logger.info(
+                    "Dispatch: a concurrent update (%s), attempt %s, trying again",
+                    type(error).__name__,
+                    attempt,
+                )
+                if not testing:
+                    self.env.cr.rollback()
+                continue
+            self._commit_between_batches()
+            return
+
+    def _set_statement(self, moves):
+        self.move_ids = moves
+        self.amount_due = sum(
+            -m.amount_residual if m.move_type == "out_refund" else m.amount_residual
+            for m in moves
+        )
+
+    def _set_cancelled(self, reason):
+        self.write({"state": "cancelled", "error_message": reason})
+
+    def _set_failed(self, reason):
+        _logger.info("Reminder %s failed: %s", self.uuid, reason)
+        self.write({"state": "failed", "error_message": reason})
+
+    def _set_deferred(self, when, reason):
+        self.write(
+            {
+                "state": "deferred",
+                "scheduled_at": when,
+                "claimed_at": False,
+                "deferral_count": self.deferral_count + 1,
+                "error_message": reason,
+            }
+        )
+
+    def _window_gate(self, now, window, zones):
+        """Whether this reminder to the debtor must wait for the contact window
+        (or cannot go at all), and until when: the window and holidays in the
+        debtor's zones. Records the deferral or the failure.
+        """
+        if not is_open(window, now, zones):
+            opening = next_opening(window, now, zones)
+            if not opening:
+                self._set_failed(
+                    _(
+                        "The contact window %(window)s never opens in the "
+                        "customer's time zones (%(zones)s) within a month.",
+                        window=describe(window),
+                        zones=", ".join(zones),
+                    )
+                )
+                return True, None
+            self._set_deferred(
+                opening,
+                _(
+                    "Outside the contact window %(window)s in %(zones)s.",
+                    window=describe(window),
+                    zones=", ".join(zones),
+                ),
+            )
+            return True, opening
+        return False, None
+
+    def _contacts_by_partner(self, now):
+        """When each customer of these reminders was contacted in the 7 days up
+        to ``now``, on any channel, by anyone: the reminders that left (or are
+        leaving) by a channel that reaches the debtor, what channels sent
+        outside reminders (``_contacts_elsewhere``: a collector's chat, a
+        confirmation), and the calls and visits collectors logged.
+
+        Raw SQL: one union over reminders and interactions for the whole batch.
+        """
+        result = defaultdict(list)
+        partners = self.partner_id.commercial_partner_id
+        if not partners:
+            return result
+        since = now - timedelta(days=7)
+        channel_model = self.env["dunning.channel"]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT partner_id, COALESCE(sent_at, claimed_at) AS at
+                  FROM dunning_reminder
+                 WHERE partner_id IN %(partners)s
+                   AND id NOT IN %(batch)s
+                   AND channel IN %(channels)s
+                   AND state IN ('sending', 'sent', 'delivered', 'read')
+                   AND COALESCE(sent_at, claimed_at) > %(since)s
+                 UNION ALL
+                SELECT customer.commercial_partner_id, interaction.date
+                  FROM dunning_interaction interaction
+                  JOIN res_partner customer ON customer.id = interaction.partner_id
+                 WHERE customer.commercial_partner_id IN %(partners)s
+                   AND interaction.channel IN ('call', 'visit')
+                   AND interaction.date > %(since)s
+                   AND interaction.date <= %(now)s
+                """,
+                partners=tuple(partners.ids),
+                # The batch's own reminders, claimed (``sending``) already,
+                # count as each of them goes (see _gate).
+                batch=tuple(self.ids) or (0,),
+                channels=tuple(channel_model._dunning_debtor_channels()),
+                since=since,
+                now=now,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        for plugin in channel_model._dunning_channels().values():
+            rows += plugin._contacts_elsewhere(partners.ids, since)
+        for partner_id, at in rows:
+            if at is not None:
+                result[partner_id].append(at)
+        return result
+
+    def _contact_cap(self, now, window, zones, contacts):
+        """When this customer may be contacted again under the policy's caps,
+        and why, if a cap is reached now; None otherwise.
+
+        The day is the customer's (its first time zone); the 7 days roll. A
+        deferral lands on the next opening of the contact window after the
+        cap frees.
+        """
+        policy = self.policy_id
+        per_day, per_week = policy.max_contacts_per_day, policy.max_contacts_per_week
+        times = sorted(contacts.get(self.partner_id.id) or ())
+        free_at, reasons = None, []
+        if per_day:
+            zone = resolve_zone(zones[0])
+            today = now.replace(tzinfo=UTC).astimezone(zone).date()
+            same_day = [
+                t
+                for t in times
+                if t.replace(tzinfo=UTC).astimezone(zone).date() == today
+            ]
+            if len(same_day) >= per_day:
+                free_at = max(local_midnight_utc(today + timedelta(days=1), zones[:1]))
+                reasons.append(
+                    _(
+                        "%(count)s contact(s) with this customer today, the "
+                        "policy's cap per day.",
+                        count=len(same_day),
+                    )
+                )
+        if per_week:
+            recent = [t for t in times if t > now - timedelta(days=7)]
+            if len(recent) >= per_week:
+                week_free = recent[-per_week] + timedelta(days=7)
+                free_at = max(free_at, week_free) if free_at else week_free
+                reasons.append(
+                    _(
+                        "%(count)s contacts with this customer in the last 7 days, "
+                        "the policy's cap.",
+                        count=len(recent),
+                    )
+                )
+        if not free_at:
+            return None
+        when = next_opening(window, free_at, zones) or free_at
+        return when, _(
+            "Deferred by the contact caps: %(reasons)s",
+            reasons=" ".join(reasons),
+        )
+
+    def _contact_window(self):
+        """The policy's window for this customer, and the zones it must fit."""
+        partner = self.partner_id
+        # The person who reads the message decides the hour: the invoicing contact
+        # may sit in another zone than the head office.
+        recipient = self.recipient_id or self._get_email_recipient()
+        zones = partner_timezones(
+            recipient.tz or partner.tz,
+            (recipient.country_id or partner.country_id).code,
+            (recipient.state_id or partner.state_id).code,
+        )
+        if not zones:
+            # No zone can be derived from the customer: the company's zone is an
+            # explicit, logged fallback, never a silent one.
+            company_partner = self.company_id.partner_id
+            zones = partner_timezones(
+                company_partner.tz,
+                company_partner.country_id.code,
+                company_partner.state_id.code,
+            ) or ("UTC",)
+            _logger.info(
+                "Customer %s has no time zone; using %s", partner.id, ", ".join(zones)
+            )
+        country = recipient.country_id or partner.country_id
+        return self.policy_id._get_contact_window(country), zones
+
+    def _statement_moves_by_reminder(self):
+        """:meth:`_get_statement_moves` of each reminder of ``self`` (by id), read
+        in one search."""
+        if not self:
+            return {}
+        moves = self.env["account.move"].search(
+            [
+                *OPEN_INVOICE_DOMAIN,
+                ("company_id", "in", self.company_id.ids),
+                ("commercial_partner_id", "in", self.partner_id.ids),
+                ("currency_id", "in", self.currency_id.ids),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("dunning_excluded", "=", False),
+                ("dunning_dispute_id", "=", False),
+            ],
+            order="invoice_date_due, id",
+        )
+        grouped = defaultdict(list)
+        for move in moves:
+            key = (
+                move.company_id.id,
+                move.commercial_partner_id.id,
+                move.currency_id.id,
+            )
+            grouped[key].append(move.id)
+        return {
+            reminder.id: moves.browse(
+                grouped[
+                    (
+                        reminder.company_id.id,
+                        reminder.partner_id.id,
+                        reminder.currency_id.id,
+                    )
+                ]
+            )
+            for reminder in self
+        }
+
+    def _get_statement_moves(self):
+        """Open invoices and credit notes of the customer in this currency, now."""
+        self.ensure_one()
+        return self._statement_moves_by_reminder()[self.id]
+
+    def _requeue(self, when, reason, retry=False):
+        values = {
+            "state": "queued",
+            "scheduled_at": when,
+            "claimed_at": False,
+            "error_message": reason,
+        }
+        if retry:
+            values["retry_count"] = self.retry_count + 1
+        self.write(values)
+
+
+def local_date(now_utc, zones):
+    """The earliest calendar date among ``zones`` at the naive UTC ``now_utc``."""
+    aware = now_utc.replace(tzinfo=UTC)
+    return min(aware.astimezone(resolve_zone(zone)).date() for zone in zones)
+
+
+def local_midnight_utc(day, zones):
+    """Midnight starting ``day`` in each of ``zones``, as naive UTC datetimes."""
+    return [
+        datetime.combine(day, time.min, tzinfo=resolve_zone(zone))
+        .astimezone(UTC)
+        .replace(tzinfo=None)
+        for zone in zones
+    ]
