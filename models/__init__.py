@@ -6,6 +6,7 @@ from . import dunning_level
 from . import dunning_reminder
 from . import dunning_reminder_plan
 from . import dunning_reminder_dispatch
+from . import dunning_reminder_notice
 from . import dunning_channel
 from . import dunning_channel_email
 from . import dunning_channel_activity

@@ -1,7 +1,5 @@
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
-
-from ..services.contact_window import is_open, next_opening
 
 
 class AccountMove(models.Model):
@@ -267,95 +265,20 @@ class AccountMove(models.Model):
 
     def _dunning_thank(self):
         """Thank each customer (per company) for these paid invoices, by email,
-        WhatsApp or both as the policy says, inside the contact window."""
-        groups = {}
-        for move in self:
-            key = (move.commercial_partner_id, move.company_id)
-            groups[key] = groups.get(key, self.browse()) | move
-        for (partner, company), moves in groups.items():
+        WhatsApp or both as the policy says: one message naming every invoice
+        paid, through the outbox (inside the contact hours)."""
+        for (partner, company), moves in self.grouped(
+            lambda m: (m.commercial_partner_id, m.company_id)
+        ).items():
             policy = moves[0]._get_dunning_policy()
-            if policy.thank_you_email:
-                moves._dunning_thank_email(partner, company, policy)
+            channels = []
+            if policy.thank_you_email and policy.thank_you_mail_template_id:
+                channels.append("email")
             if policy.thank_you_whatsapp:
-                moves._dunning_thank_whatsapp(partner, company, policy)
-
-    def _dunning_thank_email(self, partner, company, policy):
-        """Queue the thank-you email for these invoices; return whether it was."""
-        template = policy.thank_you_mail_template_id
-        if not template:
-            return False
-        partner = partner.sudo()
-        address_id = partner.address_get(["invoice"])["invoice"]
-        recipient = self.env["res.partner"].sudo().browse(address_id)
-        if not recipient.email:
-            recipient = partner
-        if not recipient.email:
-            return False
-        template = template.sudo().with_context(
-            dunning_paid_invoices=", ".join(self.mapped("name")),
-            dunning_company_name=company.name,
-            dunning_email_from=company.email_formatted,
-        )
-        template.send_mail(
-            recipient.id,
-            force_send=False,
-            email_values={
-                "scheduled_date": self._dunning_thank_when(policy, recipient),
-            },
-        )
-        partner._message_log(
-            body=_(
-                "Thank-you email queued for the payment of %(invoices)s.",
-                invoices=", ".join(self.mapped("name")),
+                channels.append("whatsapp")
+            self.env["dunning.reminder"]._enqueue_notice(
+                "thank_you", partner, company, channels, moves=moves
             )
-        )
-        return True
-
-    def _dunning_thank_whatsapp(self, partner, company, policy):
-        """Queue the WhatsApp thank-you, or handle why it cannot go."""
-        message, reason = self.env["dunning.whatsapp.message"]._notice_queue(
-            "thank_you",
-            partner,
-            company,
-            policy.thank_you_whatsapp_template_id,
-            notice_move_ids=[Command.set(self.ids)],
-        )
-        if reason:
-            self._dunning_thank_whatsapp_failed(partner, reason)
-
-    def _dunning_thank_whatsapp_failed(self, partner, reason):
-        """WhatsApp cannot carry the thanks: the email goes if the policy sends
-        it anyway (already queued) or falls back to email; the chatter of the
-        customer says which. A thank-you is not worth a collector's call."""
-        partner = partner.commercial_partner_id.sudo()
-        company = self.company_id[:1]
-        policy = self[:1]._get_dunning_policy()
-        if policy.thank_you_email:
-            note = _("The thanks went by email.")
-        elif policy.whatsapp_fallback == "email" and self._dunning_thank_email(
-            partner, company, policy
-        ):
-            note = _("The thanks were sent by email instead.")
-        else:
-            note = _("No thank-you was sent.")
-        partner._message_log(
-            body=_(
-                "No WhatsApp thank-you for the payment of %(invoices)s: %(reason)s "
-                "%(note)s",
-                invoices=", ".join(self.mapped("name")),
-                reason=reason,
-                note=note,
-            )
-        )
-
-    def _dunning_thank_when(self, policy, recipient):
-        """Now inside the recipient's contact window, else its next opening."""
-        zones = recipient._dunning_timezones()
-        window = policy._get_contact_window(recipient.country_id)
-        now = fields.Datetime.now()
-        if is_open(window, now, zones):
-            return False
-        return next_opening(window, now, zones) or False
 
     def _dunning_held(self):
         """The invoices of ``self`` whose reminders are on hold today: disputed,

@@ -244,7 +244,18 @@ class DunningChannel(models.AbstractModel):
 
     @api.model
     def _log_contact(self, reminder, body, subject):
-        """Leave the contact in the customer's and the invoices' chatter."""
+        """Leave the contact in the customer's chatter, and in that of the
+        invoices it reminded of (a reminder) or of its promise or plan (a
+        notice)."""
+        if reminder._is_notice():
+            note = _(
+                "%(kind)s sent by %(channel)s.",
+                kind=reminder._kind_label(),
+                channel=self._channel_label(),
+            )
+            for record in (reminder.partner_id, *reminder._notice_log_records()):
+                record.sudo()._message_log(body=body or note, subject=subject or note)
+            return
         note = _(
             "Collection reminder %(level)s sent by %(channel)s.",
             level=reminder.level_id.name,

@@ -53,7 +53,16 @@ class DunningChannelActivity(models.AbstractModel):
         summary = level.activity_summary or level.name
         note = reminder._activity_note(invoices)
         activity_type = level.activity_type_id
-        if reminder.origin == "fallback":
+        if reminder._is_notice():
+            # Only as a fallback: the collector sends the notice themselves.
+            summary = _(
+                "Send the %(notice)s yourself: %(channel)s could not reach them",
+                notice=reminder._kind_label().lower(),
+                channel=reminder.fallback_of_id._channel_plugin()._channel_label(),
+            )
+            note = Markup("<p>%s</p>") % (reminder.fallback_of_id.error_message or "")
+            activity_type = self.env.ref("mail.mail_activity_data_todo")
+        elif reminder.origin == "fallback":
             # The level's activity settings are meant for its own activities,
             # if any: the collector must know why they are asked to call.
             summary = _(
@@ -87,6 +96,14 @@ class DunningChannelActivity(models.AbstractModel):
             None,
         )
         return Outcome(SENT)
+
+    @api.model
+    def _fallback_problem(self, reminder):
+        if reminder.kind == "thank_you":
+            return _("A thank-you is not worth a collector's call")
+        if reminder.kind == "chat":
+            return _("Its author sees the failure in the chatter")
+        return None
 
     @api.model
     def _recover(self, reminder, now):

@@ -76,15 +76,25 @@ class DunningChannelEmail(models.AbstractModel):
         return None
 
     @api.model
-    def _send_one(self, reminder, now):
-        template = reminder.mail_template_id or reminder.level_id.mail_template_id
+    def _mail_template(self, reminder):
+        """The template of ``reminder``'s email: a notice's, else the one it
+        was given (a fallback's), else its level's."""
+        if reminder._is_notice():
+            template = reminder._notice_mail_template()
+        else:
+            template = reminder.mail_template_id or reminder.level_id.mail_template_id
         if not template:
             raise UserError(
                 _(
-                    "Level %(level)s has no email template.",
-                    level=reminder.level_id.name,
+                    "%(message)s: no email template.",
+                    message=reminder.level_id.name or reminder._kind_label(),
                 )
             )
+        return template
+
+    @api.model
+    def _send_one(self, reminder, now):
+        template = self._mail_template(reminder)
         reason = self._unreachable_reason(reminder)
         if reason:
             raise RecipientUnreachableError(reason)
@@ -92,12 +102,15 @@ class DunningChannelEmail(models.AbstractModel):
         reminder.recipient_id = recipient
         email_values = {"recipient_ids": [fields.Command.set(recipient.ids)]}
         notes = []
-        if reminder.level_id.attach_invoice_pdf:
+        if not reminder._is_notice() and reminder.level_id.attach_invoice_pdf:
             attachments, notes = reminder._get_invoice_pdfs()
             email_values["attachment_ids"] = [fields.Command.set(attachments.ids)]
         # No notification layout: the template is the whole letter, and a layout
-        # would title it with the reminder's technical name.
-        mail_id = template.sudo().send_mail(reminder.id, email_values=email_values)
+        # would title it with the reminder's technical name. A notice renders
+        # on what it is about (its promise, its plan), a reminder on itself.
+        mail_id = template.sudo().send_mail(
+            reminder._render_record().id, email_values=email_values
+        )
         mail = self.env["mail.mail"].sudo().browse(mail_id)
         reminder.write({"mail_id": mail.id, "message_id": mail.mail_message_id.id})
         # Sent (and logged in the chatter) when the mail server accepts it.
@@ -128,7 +141,13 @@ class DunningChannelEmail(models.AbstractModel):
 
     @api.model
     def _fallback_problem(self, reminder):
-        if not reminder._get_fallback_mail_template():
+        if reminder.kind == "chat":
+            return _("A collector's message is not sent on another channel")
+        if reminder._is_notice():
+            template = reminder._notice_mail_template()
+        else:
+            template = reminder._get_fallback_mail_template()
+        if not template:
             return _("The policy has no email template")
         if not reminder._get_email_recipient().email:
             return _("The customer has no email address")
@@ -136,6 +155,8 @@ class DunningChannelEmail(models.AbstractModel):
 
     @api.model
     def _fallback_values(self, reminder):
+        if reminder._is_notice():
+            return {}
         return {"mail_template_id": reminder._get_fallback_mail_template().id}
 
 

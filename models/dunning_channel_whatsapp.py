@@ -103,7 +103,43 @@ class DunningChannelWhatsapp(models.AbstractModel):
 
     @api.model
     def _unreachable_reason(self, reminder):
-        return reminder.partner_id._whatsapp_unreachable_reason(reminder.policy_id)
+        partner = reminder.partner_id
+        if not reminder._is_notice():
+            return partner._whatsapp_unreachable_reason(reminder.policy_id)
+        # A notice may answer a customer who wrote in the last 24 hours, and
+        # goes by the policy's next channel when WhatsApp cannot carry it.
+        written = self.env["dunning.whatsapp.compose"]._window_open_at(
+            partner, fields.Datetime.now()
+        )
+        reason = partner._whatsapp_unreachable_reason(
+            reminder.policy_id, written=written
+        )
+        if reason:
+            return reason
+        if reminder.kind == "chat":
+            if reminder.chat_body and not written:
+                return _(
+                    "%(partner)s has not written in the last 24 hours: outside "
+                    "that window WhatsApp only delivers approved templates.",
+                    partner=partner.display_name,
+                )
+            return None
+        template = reminder._notice_whatsapp_template().sudo()
+        if not template:
+            return _("The policy has no WhatsApp template for this message.")
+        account = template.account_id
+        if not account.active or account.company_id != reminder.company_id:
+            return _(
+                "No WhatsApp account of %(company)s sends template %(template)s.",
+                company=reminder.company_id.name,
+                template=template.name,
+            )
+        if template.status != "approved" or template.needs_review:
+            return _(
+                "WhatsApp template %(template)s is not approved.",
+                template=template.name,
+            )
+        return None
 
     @api.model
     def _send(self, reminders, now):
@@ -256,12 +292,28 @@ class DunningReminder(models.Model):
         """The template of this reminder (the automation rule's, else the
         level's) in the customer's language when it exists in it."""
         self.ensure_one()
-        template = self.whatsapp_template_id or self.level_id.whatsapp_template_id
+        if self.kind == "chat":
+            return self.whatsapp_template_id.sudo()
+        if self._is_notice():
+            template = self._notice_whatsapp_template()
+        else:
+            template = self.whatsapp_template_id or self.level_id.whatsapp_template_id
         if not template:
             raise UserError(
-                _("Level %(level)s has no WhatsApp template.", level=self.level_id.name)
+                _(
+                    "%(message)s: no WhatsApp template.",
+                    message=self.level_id.name or self._kind_label(),
+                )
             )
         return template.sudo()._for_lang(self.partner_id.lang)
+
+    def _whatsapp_account(self):
+        """The company's WhatsApp account, for a message without a template."""
+        return (
+            self.env["dunning.whatsapp.account"]
+            .sudo()
+            .search([("company_id", "=", self.company_id.id)], limit=1)
+        )
 
     def _prepare_whatsapp(self, now):
         """Render this reminder's message and create its outbox record (not
@@ -269,8 +321,15 @@ class DunningReminder(models.Model):
         account cannot send now."""
         self.ensure_one()
         template = self._whatsapp_template()
-        account = template.account_id.sudo()
+        account = template.account_id.sudo() or self._whatsapp_account()
         partner = self.partner_id
+        if not account:
+            raise UserError(
+                _(
+                    "No WhatsApp account is configured for %(company)s.",
+                    company=self.company_id.name,
+                )
+            )
         if account.state != "active" or not account.active:
             return Outcome(
                 WAIT,
@@ -289,29 +348,44 @@ class DunningReminder(models.Model):
                 ),
                 budget_until,
             )
-        params = template._render_params(self)
-        url_suffix = template._render_url_suffix(self)
-        body = template._validate_message(params, url_suffix)
+        values = {
+            "direction": "out",
+            "state": "sending",
+            "account_id": account.id,
+            "company_id": self.company_id.id,
+            "partner_id": partner.id,
+            "reminder_id": self.id,
+            "template_id": template.id,
+        }
+        messages = self.env["dunning.whatsapp.message"].sudo()
+        if self.kind == "chat":
+            values.update(
+                user_id=self.author_id.id,
+                move_id=self._get_template_invoices()[:1].id,
+                template_id=template.id,
+            )
+        if self.kind == "chat" and not template:
+            # Free text: a reply inside the customer's 24-hour window.
+            params = url_suffix = None
+            body = self.chat_body
+        elif self._is_notice() and self.kind != "chat":
+            values.update(
+                notice_type=self.kind,
+                promise_id=self.promise_id.id,
+                notice_move_ids=[fields.Command.set(self.move_ids.ids)],
+            )
+            params = template._render_notice_params(messages.new(values))
+            url_suffix = None
+            body = template._validate_message(params, url_suffix)
+        else:
+            params = template._render_params(self)
+            url_suffix = template._render_url_suffix(self)
+            body = template._validate_message(params, url_suffix)
         self.recipient_id = partner
         # Outbox: once committed, the claim and its message make sure the
         # reminder is never sent again by this channel unless Meta answered that
         # it refused it.
-        message = (
-            self.env["dunning.whatsapp.message"]
-            .sudo()
-            .create(
-                {
-                    "direction": "out",
-                    "state": "sending",
-                    "account_id": account.id,
-                    "company_id": self.company_id.id,
-                    "partner_id": partner.id,
-                    "reminder_id": self.id,
-                    "template_id": template.id,
-                    "body": body,
-                }
-            )
-        )
+        message = messages.create({**values, "body": body})
         return PreparedWhatsApp(account, message, template, params, url_suffix, body)
 
     def _deliver_prepared(self, send, now, clients):
@@ -397,6 +471,10 @@ class DunningReminder(models.Model):
             if account.id not in clients:
                 clients[account.id] = account._get_client()
             account._pace()
+            if not send.template:
+                return clients[account.id].send_text(
+                    self.partner_id.whatsapp_number, send.body, callback_data=self.uuid
+                )
             return clients[account.id].send_template(
                 self.partner_id.whatsapp_number,
                 send.template.name,

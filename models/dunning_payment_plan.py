@@ -269,30 +269,17 @@ class DunningPaymentPlan(models.Model):
     # ------------------------------------------------------------------------------
 
     def _send_agreement(self):
-        """Email the signed-off terms with the agreement PDF attached."""
-        template = self.env.ref(
-            "account_dunning.mail_template_dunning_payment_plan",
-            raise_if_not_found=False,
-        )
+        """Email the signed-off terms with the agreement PDF attached, through
+        the outbox (inside the customer's contact hours)."""
         for plan in self:
-            recipient = plan._get_confirmation_recipient()
-            if not template or not recipient.email:
-                plan._message_log(
-                    body=_(
-                        "The agreement was not sent: %(partner)s has no email address.",
-                        partner=plan.partner_id.display_name,
-                    )
-                )
-                continue
-            # Rendering the agreement reads the invoices and the company's
-            # report settings: the system sends it on the collector's behalf.
-            mail_id = template.sudo().send_mail(
-                plan.id,
-                email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
+            self.env["dunning.reminder"]._enqueue_notice(
+                "plan_agreement",
+                plan.partner_id,
+                plan.company_id,
+                ["email"],
+                plan=plan,
+                moves=plan.move_ids,
             )
-            mail = self.env["mail.mail"].sudo().browse(mail_id)
-            plan._message_log(body=mail.body_html, subject=mail.subject)
-            plan.agreement_sent_at = fields.Datetime.now()
 
     def _get_confirmation_recipient(self):
         self.ensure_one()

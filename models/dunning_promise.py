@@ -5,9 +5,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, split_every
 
-from ..services.contact_window import is_open
-from ..services.timezones import partner_timezones
-
 # When a customer has no collection policy at all, promises still follow sensible
 # limits: the policy's own defaults.
 DEFAULT_MAX_DAYS = 30
@@ -310,11 +307,10 @@ class DunningPromise(models.Model):
 
     @api.model
     def _send_instalment_reminders(self, now):
-        """Remind the customer of each plan instalment a few days before its date.
-
-        Only inside the customer's contact window: outside it, the next hourly
-        check tries again. ``reminder_sent_at`` makes it once per instalment.
-        """
+        """Remind the customer of each plan instalment a few days before its
+        date, by email and, when the policy confirms promises by WhatsApp, by
+        WhatsApp: queued in the outbox, which sends them inside the contact
+        hours. ``reminder_sent_at`` makes it once per instalment."""
         today = fields.Date.context_today(self)
         instalments = self.search(
             [
@@ -324,12 +320,6 @@ class DunningPromise(models.Model):
                 ("date_promised", ">=", today),
             ]
         )
-        template = self.env.ref(
-            "account_dunning.mail_template_dunning_plan_instalment",
-            raise_if_not_found=False,
-        )
-        if not template:
-            return
         for instalment in instalments:
             policy = instalment.policy_id
             lead = policy.plan_reminder_days if policy else 3
@@ -338,59 +328,17 @@ class DunningPromise(models.Model):
             # Not on the day the plan was agreed: the agreement just told them.
             if instalment.plan_id.date_agreed >= today:
                 continue
-            if not instalment._contact_window_open(now):
-                continue
-            by_whatsapp = bool(policy and policy.promise_confirm_whatsapp)
-            recipient = instalment._get_confirmation_recipient()
-            if not recipient.email and not by_whatsapp:
-                continue
-            if recipient.email:
-                mail_id = template.sudo().send_mail(
-                    instalment.id,
-                    email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
-                )
-                mail = self.env["mail.mail"].sudo().browse(mail_id)
-                instalment._message_log(body=mail.body_html, subject=mail.subject)
-            if by_whatsapp:
-                instalment._send_instalment_whatsapp()
-            instalment.reminder_sent_at = now
-
-    def _send_instalment_whatsapp(self):
-        """Remind the instalment by WhatsApp too, with the policy's confirmation
-        template (the amount and the date of this instalment); the email went
-        already, so a failure is only logged."""
-        self.ensure_one()
-        message, reason = self.env["dunning.whatsapp.message"]._notice_queue(
-            "instalment_reminder",
-            self.partner_id,
-            self.company_id,
-            self.policy_id.promise_whatsapp_template_id,
-            promise_id=self.id,
-        )
-        if reason:
-            self._message_log(
-                body=_(
-                    "No WhatsApp reminder of the instalment: %(reason)s", reason=reason
-                )
+            channels = ["email"]
+            if policy and policy.promise_confirm_whatsapp:
+                channels.append("whatsapp")
+            self.env["dunning.reminder"]._enqueue_notice(
+                "instalment_reminder",
+                instalment.partner_id,
+                instalment.company_id,
+                channels,
+                promise=instalment,
             )
-
-    def _contact_window_open(self, now):
-        """Whether the customer may be contacted at ``now`` under the policy."""
-        self.ensure_one()
-        if not self.policy_id:
-            return True
-        partner = self.partner_id
-        recipient = self._get_confirmation_recipient()
-        # The reader's zone, as for reminders (dunning.reminder._contact_window).
-        zones = partner_timezones(
-            recipient.tz or partner.tz,
-            (recipient.country_id or partner.country_id).code,
-            (recipient.state_id or partner.state_id).code,
-        ) or ("UTC",)
-        window = self.policy_id._get_contact_window(
-            recipient.country_id or partner.country_id
-        )
-        return is_open(window, now, zones)
+            instalment.reminder_sent_at = now
 
     # ------------------------------------------------------------------------------
     # API for the other flows (call log, customer page, payment plans)
@@ -714,113 +662,25 @@ class DunningPromise(models.Model):
 
     def _send_confirmation(self):
         """Confirm the agreed terms to the customer in writing, by email,
-        WhatsApp or both as the policy says (email without a policy).
-
-        The email leaves at once; the WhatsApp message is queued in the
-        WhatsApp outbox until the customer's contact window opens. When
-        WhatsApp cannot reach the customer, the chatter says why and the email
-        goes anyway if the policy falls back to it.
-        """
+        WhatsApp or both as the policy says (email without a policy), through
+        the outbox: inside the customer's contact hours, except a promise the
+        customer just entered on the customer page, confirmed at once. A
+        channel that cannot reach them hands over to the policy's next one."""
         for promise in self:
             policy = promise.policy_id
+            channels = []
             if not policy or policy.promise_confirm_email:
-                promise._send_confirmation_email()
+                channels.append("email")
             if policy and policy.promise_confirm_whatsapp:
-                promise._send_confirmation_whatsapp()
-
-    def _send_confirmation_email(self):
-        """Email the confirmation; return whether it was sent."""
-        self.ensure_one()
-        policy = self.policy_id
-        template = (
-            policy.promise_mail_template_id
-            if policy
-            else self.env.ref(
-                "account_dunning.mail_template_dunning_promise_confirm",
-                raise_if_not_found=False,
+                channels.append("whatsapp")
+            self.env["dunning.reminder"]._enqueue_notice(
+                "promise_confirmation",
+                promise.partner_id,
+                promise.company_id,
+                channels,
+                promise=promise,
+                asked_by_debtor=promise.source == "portal",
             )
-        ) or self.env.ref(
-            "account_dunning.mail_template_dunning_promise_confirm",
-            raise_if_not_found=False,
-        )
-        recipient = self._get_confirmation_recipient()
-        if not template or not recipient.email:
-            self._message_log(
-                body=_(
-                    "No written confirmation was sent: %(partner)s has no email "
-                    "address.",
-                    partner=self.partner_id.display_name,
-                )
-            )
-            return False
-        # The collector may not read mail templates' internals; sending the
-        # confirmation of an agreement they recorded is their right.
-        mail_id = template.sudo().send_mail(
-            self.id,
-            email_values={"recipient_ids": [fields.Command.set(recipient.ids)]},
-        )
-        mail = self.env["mail.mail"].sudo().browse(mail_id)
-        self._message_log(body=mail.body_html, subject=mail.subject)
-        self.confirmation_sent_at = fields.Datetime.now()
-        return True
-
-    def _send_confirmation_whatsapp(self):
-        """Queue the WhatsApp confirmation, or handle why it cannot go."""
-        self.ensure_one()
-        messages = self.env["dunning.whatsapp.message"]
-        message, reason = messages._notice_queue(
-            "promise_confirmation",
-            self.partner_id,
-            self.company_id,
-            self.policy_id.promise_whatsapp_template_id,
-            promise_id=self.id,
-        )
-        if reason:
-            self._on_whatsapp_confirmation_failed(reason)
-            return
-        if message.scheduled_at > fields.Datetime.now():
-            self._message_log(
-                body=_(
-                    "WhatsApp confirmation scheduled for %(when)s: outside "
-                    "the customer's contact hours now.",
-                    when=message.partner_id._dunning_format_local(message.scheduled_at),
-                )
-            )
-
-    def _on_whatsapp_confirmation_failed(self, reason):
-        """WhatsApp cannot carry the confirmation: the email goes if the policy
-        sends it anyway (already gone) or falls back to it; a collector
-        activity if the fallback is a person; the chatter says which."""
-        self.ensure_one()
-        policy = self.policy_id
-        if self.state != "open":
-            note = _("The promise is no longer open: nothing else is sent.")
-        elif policy.promise_confirm_email:
-            note = _("The confirmation went by email.")
-        elif policy.whatsapp_fallback == "email":
-            sent = self._send_confirmation_email()
-            note = (
-                _("The confirmation was sent by email instead.")
-                if sent
-                else _("No confirmation could be sent by email either.")
-            )
-        elif policy.whatsapp_fallback == "activity":
-            self._schedule_follow_up(
-                _("Confirm the agreement in writing"),
-                _(
-                    "WhatsApp could not carry the written confirmation of this "
-                    "promise: %(reason)s",
-                    reason=reason,
-                ),
-            )
-            note = _("The collector was asked to confirm it.")
-        else:
-            note = _("No written confirmation was sent.")
-        body = _(
-            "No WhatsApp confirmation: %(reason)s %(note)s", reason=reason, note=note
-        )
-        self._message_log(body=body)
-        self.partner_id.sudo()._message_log(body=body)
 
     def _get_confirmation_recipient(self):
         self.ensure_one()

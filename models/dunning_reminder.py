@@ -92,9 +92,20 @@ class DunningReminder(models.Model):
         compute="_compute_user_id",
         store=True,
     )
-    policy_id = fields.Many2one(related="level_id.policy_id", store=True, index=True)
+    policy_id = fields.Many2one(
+        "dunning.policy",
+        compute="_compute_policy_id",
+        store=True,
+        index=True,
+        precompute=True,
+        help="The level's policy; for a notice, the customer's.",
+    )
     level_id = fields.Many2one(
-        "dunning.level", required=True, index=True, readonly=True, ondelete="restrict"
+        "dunning.level",
+        index=True,
+        readonly=True,
+        ondelete="restrict",
+        help="The level that called for this reminder; none for a notice.",
     )
     tone = fields.Selection(related="level_id.tone")
     channel = fields.Selection(
@@ -217,13 +228,20 @@ class DunningReminder(models.Model):
             partner = reminder.partner_id.with_company(reminder.company_id)
             reminder.user_id = partner.dunning_collector_id or partner.user_id
 
-    @api.depends("level_id", "partner_id", "channel")
+    @api.depends("level_id", "partner_id", "company_id")
+    def _compute_policy_id(self):
+        for reminder in self:
+            reminder.policy_id = reminder.level_id.policy_id or (
+                reminder.partner_id and reminder._notice_policy()
+            )
+
+    @api.depends("level_id", "partner_id", "channel", "kind")
     def _compute_display_name(self):
         channel_labels = dict(self._fields["channel"]._description_selection(self.env))
         for reminder in self:
             reminder.display_name = _(
                 "%(level)s to %(partner)s by %(channel)s",
-                level=reminder.level_id.name or "",
+                level=reminder.level_id.name or reminder._kind_label(),
                 partner=reminder.partner_id.display_name or "",
                 channel=channel_labels.get(reminder.channel, ""),
             )

@@ -110,8 +110,9 @@ class DunningReminderDispatch(models.Model):
                 }
             )
         channels = self.env["dunning.channel"]._dunning_channels()
-        statements = pending._statement_moves_by_reminder()
-        active = pending.line_ids.move_id._dunning_active()
+        reminders = pending.filtered(lambda r: not r._is_notice())
+        statements = reminders._statement_moves_by_reminder()
+        active = reminders.line_ids.move_id._dunning_active()
         contacts = pending._contacts_by_partner(now)
         trigger_times = set()
         ready = defaultdict(list)
@@ -149,12 +150,13 @@ class DunningReminderDispatch(models.Model):
         """
         self.ensure_one()
         partner = self.partner_id
-        if partner.dunning_excluded:
+        notice = self._is_notice()
+        if partner.dunning_excluded and not notice:
             self._set_cancelled(_("The customer is excluded from collections."))
             return False, None
         window, zones = self._contact_window()
         paused_until = partner.dunning_paused_until
-        if paused_until and paused_until >= local_date(now, zones):
+        if paused_until and paused_until >= local_date(now, zones) and not notice:
             # The pause covers its last day in the customer's own calendar: resume
             # at the first opening after local midnight in every zone.
             resume = max(local_midnight_utc(paused_until + timedelta(days=1), zones))
@@ -168,30 +170,40 @@ class DunningReminderDispatch(models.Model):
                 ),
             )
             return False, resume
-        moves = statements.get(self.id)
+        # A notice lists what it is about (a promise's invoices, the paid
+        # ones); a reminder, the customer's open statement now.
+        moves = self.move_ids if notice else statements.get(self.id)
         if moves is None:
             moves = self._get_statement_moves()
-        reason = self._cancel_reason(moves, active)
+        if notice:
+            reason = self._notice_cancel_reason()
+        else:
+            reason = self._cancel_reason(moves, active)
         if reason:
             self._set_cancelled(reason)
             return False, None
+        # What the customer just asked for goes at once, caps and hours aside.
+        asked = self.asked_by_debtor
         if plugin._channel_faces_debtor:
-            held, when = self._window_gate(now, window, zones)
-            if held:
-                return False, when
+            if not asked:
+                held, when = self._window_gate(now, window, zones)
+                if held:
+                    return False, when
             reason = plugin._unreachable_reason(self)
             if reason:
-                self._set_statement(moves)
+                if not notice:
+                    self._set_statement(moves)
                 self._fail_with_fallback(reason, now)
                 return False, None
-            capped = self._contact_cap(now, window, zones, contacts)
+            capped = not asked and self._contact_cap(now, window, zones, contacts)
             if capped:
                 self._set_deferred(*capped)
                 return False, capped[0]
             # Counted at once: the next reminder of the batch for this customer
             # sees it, whatever this one's outcome.
             contacts[partner.id].append(now)
-        self._set_statement(moves)
+        if not notice:
+            self._set_statement(moves)
         return True, None
 
     def _settle(self, outcome, now):
@@ -204,6 +216,8 @@ class DunningReminderDispatch(models.Model):
             self.write(
                 {"state": "sent", "sent_at": now, "error_message": reason or False}
             )
+            if self._is_notice():
+                self._notice_on_sent(now)
             return None
         if kind == HANDED_OVER:
             self.error_message = reason or False
@@ -246,7 +260,29 @@ class DunningReminderDispatch(models.Model):
         self._set_failed(reason)
         fallback, note = self._create_fallback(now or fields.Datetime.now())
         self.error_message = f"{reason}\n{note}"
-        body = _(
+        self.partner_id.sudo()._message_log(body=self._failure_note(reason, note))
+        if self._is_notice():
+            for record in self._notice_log_records():
+                record.sudo()._message_log(body=self._failure_note(reason, note))
+            return fallback
+        body = self._failure_note(reason, note)
+        invoices = self._get_template_invoices()
+        if invoices:
+            invoices.sudo()._message_log_batch(bodies=dict.fromkeys(invoices.ids, body))
+        return fallback
+
+    def _failure_note(self, reason, note):
+        """What the chatter says of a message that could not reach the customer."""
+        if self._is_notice():
+            return _(
+                "The %(notice)s by %(channel)s could not reach the customer: "
+                "%(reason)s %(note)s",
+                notice=self._kind_label().lower(),
+                channel=self._channel_plugin()._channel_label(),
+                reason=reason,
+                note=note,
+            )
+        return _(
             "The %(channel)s reminder %(level)s could not reach the customer: "
             "%(reason)s %(note)s",
             channel=self._channel_plugin()._channel_label(),
@@ -254,11 +290,6 @@ class DunningReminderDispatch(models.Model):
             reason=reason,
             note=note,
         )
-        self.partner_id.sudo()._message_log(body=body)
-        invoices = self._get_template_invoices()
-        if invoices:
-            invoices.sudo()._message_log_batch(bodies=dict.fromkeys(invoices.ids, body))
-        return fallback
 
     def _fallback_target(self):
         """The channel that takes over from this reminder's, following each
@@ -301,6 +332,12 @@ class DunningReminderDispatch(models.Model):
                 )
             return reminders.browse(), _("The policy has no fallback channel.")
         channel = plugin._channel_code
+        if self._is_notice():
+            sibling = self._notice_sibling(channel)
+            if sibling:
+                return reminders.browse(), _(
+                    "It goes by %(channel)s already.", channel=plugin._channel_label()
+                )
         fallback = reminders.create(
             {
                 "origin": "fallback",
@@ -308,6 +345,10 @@ class DunningReminderDispatch(models.Model):
                 "company_id": self.company_id.id,
                 "partner_id": self.partner_id.id,
                 "level_id": self.level_id.id,
+                "kind": self.kind,
+                "promise_id": self.promise_id.id,
+                "plan_id": self.plan_id.id,
+                "asked_by_debtor": self.asked_by_debtor,
                 "channel": channel,
                 "currency_id": self.currency_id.id,
                 "amount_due": self.amount_due,

@@ -186,6 +186,9 @@ class DunningReminderPlan(models.Model):
                       FROM dunning_reminder recent
                      WHERE recent.partner_id = invoice.partner_id
                        AND recent.company_id = %(company_id)s
+                       -- Notices (a promise's confirmation, a thank-you) are
+                       -- paced by the contact caps, not by the ladder.
+                       AND recent.kind = 'reminder'
                        AND recent.state != 'cancelled'
                        -- A reminder counts from the day it reaches the customer:
                        -- its sending day, or for one still waiting (deferred to
@@ -333,7 +336,7 @@ class DunningReminderPlan(models.Model):
                 """
                 INSERT INTO dunning_reminder
                        (uuid, company_id, partner_id, user_id, policy_id, level_id,
-                        channel, origin, state, plan_date, scheduled_at,
+                        channel, kind, origin, state, plan_date, scheduled_at,
                         currency_id, amount_due, attempt_count, deferral_count,
                         create_uid, create_date, write_uid, write_date)
                 SELECT gen_random_uuid()::varchar, %(company_id)s, new.partner_id,
@@ -341,7 +344,8 @@ class DunningReminderPlan(models.Model):
                            (partner.dunning_collector_id ->> %(company_key)s)::int,
                            partner.user_id
                        ),
-                       level.policy_id, new.level_id, new.channel, 'plan', 'queued',
+                       level.policy_id, new.level_id, new.channel, 'reminder',
+                       'plan', 'queued',
                        %(today)s, %(now)s, new.currency_id, new.amount, 0, 0,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM UNNEST(%(partner_ids)s::int[], %(level_ids)s::int[],

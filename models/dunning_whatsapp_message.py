@@ -1,6 +1,4 @@
 import logging
-import random
-import uuid
 from collections import defaultdict
 from datetime import timedelta
 
@@ -11,12 +9,9 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
-from ..services.backoff import can_retry, next_retry_at
 from ..services.whatsapp.errors import (
     AccountError,
-    RecipientRateLimitError,
     TerminalError,
-    UncertainError,
     WhatsAppError,
     classify,
 )
@@ -297,16 +292,14 @@ class DunningWhatsappMessage(models.Model):
                     reminder._fail_with_fallback(reason)
                 else:
                     reminder._set_failed(reason)
-            elif self.notice_type and issubclass(classify(error_code), TerminalError):
-                self._notice_fail(reason)
             elif not reminder:
                 self._log_chat(reason)
             return True
         values = {"state": status, f"{status}_at": when}
         self.write(values)
-        if self.notice_type:
-            self._notice_on_sent(when)
         reminder = self.reminder_id
+        if reminder._is_notice():
+            reminder._notice_on_sent(when)
         if reminder and STATUS_RANK[status] > STATUS_RANK.get(reminder.state, 0):
             if reminder.state in STATUS_RANK:
                 reminder_values = {"state": status}
@@ -569,105 +562,6 @@ class DunningWhatsappMessage(models.Model):
     # Notices: promise confirmations and thank-you messages
     # ------------------------------------------------------------------------------
 
-    @api.model
-    def _notice_queue(self, notice_type, partner, company, template, **values):
-        """Queue a notice to ``partner`` through this outbox, for the cron.
-
-        Never sent from the caller's transaction (a payment, a promise saved
-        from the customer page): the message waits ``queued`` until the
-        customer's contact window opens (now, or its next opening), and the
-        notices cron sends it.
-
-        :param template: the policy's template; sent in the customer's language
-            when it exists in it under the same name
-        :param values: ``promise_id`` or ``notice_move_ids`` (commands)
-        :return: ``(message, None)``, or ``(empty, reason)`` when WhatsApp cannot
-            reach the customer: no consent, opted out, no valid number, no
-            approved template, a parameter that cannot be filled
-        """
-        # The outbox is the channel's, not the user's: a notice may be queued by
-        # a collector, a payment or the customer page.
-        messages = self.sudo()
-        partner = partner.commercial_partner_id.sudo()
-        template = template.sudo()
-        reason = messages._notice_unreachable(partner, company, template)
-        if reason:
-            return messages.browse(), reason
-        template = template._for_lang(partner.lang)
-        message = messages.new(
-            {
-                "notice_type": notice_type,
-                "partner_id": partner.id,
-                "company_id": company.id,
-                "template_id": template.id,
-                **values,
-            }
-        )
-        try:
-            params = template._render_notice_params(message)
-            body = template._validate_message(params, None)
-        except UserError as error:
-            return messages.browse(), error.args[0]
-        policy = messages._notice_policy(partner, company)
-        now = fields.Datetime.now()
-        when = (
-            policy and self.env["account.move"]._dunning_thank_when(policy, partner)
-        ) or now
-        message = messages.create(
-            {
-                "direction": "out",
-                "state": "queued",
-                "notice_type": notice_type,
-                "account_id": template.account_id.id,
-                "company_id": company.id,
-                "partner_id": partner.id,
-                "template_id": template.id,
-                "uuid": str(uuid.uuid4()),
-                "body": body,
-                "scheduled_at": when,
-                **values,
-            }
-        )
-        self.env.ref("account_dunning.ir_cron_whatsapp_notices").sudo()._trigger(
-            at=when
-        )
-        return message, None
-
-    @api.model
-    def _notice_unreachable(self, partner, company, template, now=None):
-        """Why no notice may go to ``partner`` by WhatsApp now, or None.
-
-        The rules of a business-initiated message, as for a reminder and the
-        chat window: an opt-out always wins; consent when the policy requires
-        it, unless the customer wrote in the last 24 hours.
-        """
-        now = now or fields.Datetime.now()
-        if not template:
-            return _("The policy has no WhatsApp template for this message.")
-        account = template.account_id.sudo()
-        if not account.active or account.company_id != company:
-            return _(
-                "No WhatsApp account of %(company)s sends template %(template)s.",
-                company=company.name,
-                template=template.name,
-            )
-        policy = self._notice_policy(partner, company)
-        written = self.env["dunning.whatsapp.compose"]._window_open_at(partner, now)
-        reason = partner._whatsapp_unreachable_reason(policy, written=written)
-        if reason:
-            return reason
-        if template.status != "approved" or template.needs_review:
-            return _(
-                "WhatsApp template %(template)s is not approved.",
-                template=template.name,
-            )
-        return None
-
-    @api.model
-    def _notice_policy(self, partner, company):
-        partner = partner.with_company(company)
-        return partner.dunning_policy_id or company.dunning_policy_id
-
     def _notice_param_values(self):
         """The text of each parameter source this notice can fill."""
         self.ensure_one()
@@ -716,226 +610,3 @@ class DunningWhatsappMessage(models.Model):
         if self.promise_id:
             return self.promise_id
         return self.notice_move_ids
-
-    @api.model
-    def _cron_send_notices(self, limit=100):
-        """Send the notices whose time has come, one claim at a time.
-
-        Each message is claimed (``sending``, row locked, concurrent workers
-        skip it) and committed before its call, as the reminders are.
-        """
-        now = fields.Datetime.now()
-        self._notice_recover_stale(now)
-        done = 0
-        while done < limit:
-            message = self._notice_claim(now)
-            if not message:
-                break
-            message._notice_send(now)
-            done += 1
-            self.env["dunning.reminder"]._commit_between_batches()
-        self.env["ir.cron"]._notify_progress(
-            done=done,
-            remaining=self.search_count(
-                [
-                    ("notice_type", "!=", False),
-                    ("state", "=", "queued"),
-                    ("scheduled_at", "<=", now),
-                ]
-            ),
-        )
-
-    @api.model
-    def _notice_claim(self, now):
-        """Lock and claim the next due notice; a concurrent worker skips it."""
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT id
-                  FROM dunning_whatsapp_message
-                 WHERE notice_type IS NOT NULL
-                   AND state = 'queued'
-                   AND scheduled_at <= %(now)s
-              ORDER BY scheduled_at, id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED
-                """,
-                now=now,
-            )
-        )
-        row = self.env.cr.fetchone()
-        if not row:
-            return self.browse()
-        message = self.sudo().browse(row[0])
-        message.write({"state": "sending", "claimed_at": now})
-        return message
-
-    @api.model
-    def _notice_recover_stale(self, now):
-        """Notices left ``sending`` for a day: WhatsApp never told whether they
-        arrived. Failed, not resent: the customer might get them twice."""
-        stale = self.sudo().search(
-            [
-                ("notice_type", "!=", False),
-                ("state", "=", "sending"),
-                ("claimed_at", "<", now - UNCERTAIN_GRACE),
-            ]
-        )
-        for message in stale:
-            message.write(
-                {
-                    "state": "failed",
-                    "failed_at": now,
-                    "error_title": _("WhatsApp never confirmed this message."),
-                }
-            )
-            message._notice_fail(
-                _(
-                    "WhatsApp never confirmed this message; it may or may not have "
-                    "reached the customer."
-                )
-            )
-
-    def _notice_send(self, now):
-        """Send this claimed notice now, or say why not; never raises.
-
-        What the customer allowed may have changed since it was queued: the
-        rules are checked again.
-        """
-        self.ensure_one()
-        try:
-            self._notice_send_checked(now)
-        except Exception as error:  # noqa: BLE001
-            # One broken notice must not block the outbox behind it.
-            _logger.exception("WhatsApp notice %s could not be sent", self.id)
-            self.write(
-                {
-                    "state": "failed",
-                    "failed_at": now,
-                    "error_title": _("Unexpected error: %(error)s", error=error),
-                }
-            )
-
-    def _notice_send_checked(self, now):
-        self.ensure_one()
-        promise = self.promise_id
-        if self.notice_type in ("promise_confirmation", "instalment_reminder") and (
-            not promise or promise.state != "open"
-        ):
-            self._notice_cancel(_("The promise is no longer open."))
-            return
-        partner = self.partner_id
-        template = self.template_id
-        reason = self._notice_unreachable(partner, self.company_id, template, now)
-        params = None
-        if not reason:
-            try:
-                params = template._render_notice_params(self)
-                body = template._validate_message(params, None)
-            except UserError as error:
-                reason = error.args[0]
-        if reason:
-            self.write({"state": "failed", "failed_at": now, "error_title": reason})
-            self._notice_fail(reason)
-            return
-        account = self.account_id.sudo()
-        if account.state != "active":
-            self._notice_requeue(
-                now + timedelta(hours=1),
-                _("The WhatsApp account %(account)s is paused.", account=account.name),
-            )
-            return
-        budget_until = account._budget_full_until(partner, now, message=self)
-        if budget_until:
-            self._notice_requeue(
-                budget_until,
-                _(
-                    "The WhatsApp account %(account)s reached its daily budget of "
-                    "%(budget)s customers.",
-                    account=account.name,
-                    budget=account.daily_recipient_budget,
-                ),
-            )
-            return
-        if body != self.body:
-            self.body = body
-        # Outbox: the claim is durable before the message can leave.
-        self.env["dunning.reminder"]._commit_between_batches()
-        error = self._call_provider(params)
-        if error is None:
-            self._notice_on_sent(now)
-        elif isinstance(error, RecipientRateLimitError):
-            # About one message per 6 s per user: only this customer waits.
-            self._notice_requeue(
-                now + timedelta(seconds=random.uniform(6, 10)), str(error)
-            )
-        elif isinstance(error, UncertainError):
-            self._log_chat(
-                _(
-                    "The WhatsApp message may have reached the customer "
-                    "(%(error)s): it is not sent again; its status will come "
-                    "from WhatsApp.",
-                    error=error,
-                )
-            )
-        elif isinstance(error, AccountError):
-            self._notice_requeue(now + timedelta(hours=1), str(error))
-        elif isinstance(error, TerminalError):
-            self._notice_fail(str(error))
-        elif can_retry(self.retry_count + 1):
-            self._notice_requeue(
-                next_retry_at(now, self.retry_count), str(error), retry=True
-            )
-        else:
-            reason = _(
-                "WhatsApp kept failing after %(count)s attempts: %(error)s",
-                count=self.retry_count + 1,
-                error=error,
-            )
-            self.write({"state": "failed", "failed_at": now, "error_title": reason})
-            self._notice_fail(reason)
-
-    def _notice_requeue(self, when, reason, retry=False):
-        values = {
-            "state": "queued",
-            "scheduled_at": when,
-            "claimed_at": False,
-            "error_title": reason,
-        }
-        if retry:
-            values["retry_count"] = self.retry_count + 1
-        self.write(values)
-        self.env.ref("account_dunning.ir_cron_whatsapp_notices").sudo()._trigger(
-            at=when
-        )
-
-    def _notice_cancel(self, reason):
-        self.write({"state": "cancelled", "error_title": reason})
-
-    def _notice_on_sent(self, when):
-        """WhatsApp accepted the notice: the promise is confirmed in writing."""
-        self.ensure_one()
-        promise = self.promise_id.sudo()
-        if self.notice_type == "promise_confirmation" and promise:
-            if not promise.confirmation_sent_at:
-                promise.confirmation_sent_at = when
-
-    def _notice_fail(self, reason):
-        """WhatsApp could not reach the customer with this notice: the email
-        goes if the policy sends it anyway or falls back to it; say so."""
-        self.ensure_one()
-        if self.notice_type == "promise_confirmation" and self.promise_id:
-            self.promise_id.sudo()._on_whatsapp_confirmation_failed(reason)
-        elif self.notice_type == "instalment_reminder" and self.promise_id:
-            # The instalment's email reminder went already.
-            self.promise_id.sudo()._message_log(
-                body=_(
-                    "No WhatsApp reminder of the instalment: %(reason)s",
-                    reason=reason,
-                )
-            )
-        elif self.notice_type == "thank_you" and self.notice_move_ids:
-            self.notice_move_ids.sudo()._dunning_thank_whatsapp_failed(
-                self.partner_id, reason
-            )

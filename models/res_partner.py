@@ -452,6 +452,9 @@ class ResPartner(models.Model):
                     ("partner_id", "in", self.commercial_partner_id.ids),
                     ("channel", "=", "whatsapp"),
                     ("state", "in", ("queued", "deferred")),
+                    # A notice (a promise's confirmation) goes by the policy's
+                    # next channel: the contact gate fails it when it is due.
+                    ("kind", "=", "reminder"),
                 ]
             )
         )

@@ -201,6 +201,9 @@ class DunningCommon(AccountTestInvoicingCommon):
     # ------------------------------------------------------------------------------
 
     def reminders(self, partner=None, **filters):
+        """The outbox rows of ``partner``: its level reminders, unless a
+        ``kind`` of notice is asked for."""
+        filters.setdefault("kind", "reminder")
         domain = [(key, "=", value) for key, value in filters.items()]
         if partner:
             domain.append(("partner_id", "=", partner.commercial_partner_id.id))

@@ -305,8 +305,8 @@ class TestPaymentStopsReminders(DunningCommon):
     def test_invoice_paid_between_plan_and_dispatch_is_not_reminded(self):
         self.plan_on(TUESDAY)
         reminder = self.reminders(self.customer)
-        self.register_payment(self.invoice)
         with freeze_time(TUESDAY_NOON_MX):
+            self.register_payment(self.invoice)
             self.dispatch()
         self.assertEqual(reminder.state, "cancelled")
         # The only email is the thank-you for the payment (policy option).

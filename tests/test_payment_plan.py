@@ -34,16 +34,22 @@ class TestPaymentPlan(DunningCommon):
         ]
 
     def agree(self, schedule=None, moves=None, **kw):
+        """Agree a plan on Tuesday, inside the contact hours; the outbox sends
+        its agreement then."""
         moves = moves or self.invoice
         with freeze_time(at(TUESDAY)):
-            return self.Plan._dunning_create(
+            plan = self.Plan._dunning_create(
                 self.customer, moves, schedule or self.schedule, **kw
             )
+            self.dispatch()
+        return plan
 
     def check_on(self, day, hour=18):
+        """The promises' check, then the outbox, at ``hour`` UTC of ``day``."""
         cron = self.env.ref("account_dunning.ir_cron_promise_check").sudo()
         with freeze_time(at(day, hour)):
             cron.method_direct_trigger()
+            self.dispatch()
 
     def pay_on(self, day, amount):
         with freeze_time(at(day)):
@@ -169,9 +175,15 @@ class TestPaymentPlan(DunningCommon):
         first = plan._get_instalments()[0]
         # 12:00 UTC is 06:00 in Mexico City: too early.
         self.check_on(TUESDAY + days(6), hour=12)
-        self.assertFalse(first.reminder_sent_at)
+        row = self.reminders(self.customer, kind="instalment_reminder")
+        self.assertEqual(row.state, "deferred")
+        self.assertEqual(row.scheduled_at, at(TUESDAY + days(6), 14))
+        self.assertFalse(self.mails(self.customer))
         self.check_on(TUESDAY + days(6), hour=18)
+        self.assertEqual(row.state, "sent")
+        self.assertEqual(row.promise_id, first)
         self.assertTrue(first.reminder_sent_at)
+        self.assertEqual(len(self.mails(self.customer)), 1)
 
     def test_cancelling_the_plan_cancels_its_instalments(self):
         plan = self.agree()

@@ -266,13 +266,10 @@ class TestPortalPayment(PortalCommon):
         queued.invalidate_recordset()
         self.assertEqual(set(queued.mapped("state")), {"cancelled"})
         self.assertFalse(invoices.mapped("dunning_level_id"))
-        thanks = self.mails(self.customer).filtered(
-            lambda m: "thank you for your payment" in (m.subject or "")
-        )
+        # One thank-you naming both invoices, queued in the outbox.
+        thanks = self.reminders(self.customer, kind="thank_you")
         self.assertEqual(len(thanks), 1)
-        self.assertEqual(thanks.state, "outgoing")
-        self.assertIn(self.invoice_1.name, thanks.body_html)
-        self.assertIn(self.invoice_2.name, thanks.body_html)
+        self.assertEqual(thanks.move_ids, invoices)
 
     def test_transaction_refuses_another_customers_invoice(self):
         token, _path = self.link()
@@ -290,20 +287,49 @@ class TestPortalPayment(PortalCommon):
 
 @tagged("post_install", "-at_install")
 class TestPortalThankYou(DunningCommon):
+    def pay(self, invoice):
+        """Pay ``invoice`` inside the contact hours, then run the outbox."""
+        with freeze_time(TUESDAY_NOON_MX):
+            self.register_payment(invoice)
+            self.dispatch()
+
     def test_paying_an_invoice_in_collection_queues_one_thank_you(self):
         invoice = self.create_invoice(self.customer)
         self.plan_on(TUESDAY)
         self.assertTrue(invoice.dunning_level_id)
-        self.register_payment(invoice)
+        self.pay(invoice)
         thanks = self.mails(self.customer).filtered(
             lambda m: "thank you for your payment" in (m.subject or "")
         )
         self.assertEqual(len(thanks), 1)
         self.assertIn(invoice.name, thanks.body_html)
 
+    def test_one_payment_of_two_invoices_is_thanked_once_naming_both(self):
+        first = self.create_invoice(self.customer, amount=1000.0)
+        second = self.create_invoice(self.customer, amount=250.0)
+        self.plan_on(TUESDAY)
+        with freeze_time(TUESDAY_NOON_MX):
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=(first | second).ids
+            ).create({"group_payment": True})._create_payments()
+            self.dispatch()
+        thanks = self.mails(self.customer).filtered(
+            lambda m: "thank you for your payment" in (m.subject or "")
+        )
+        self.assertEqual(len(thanks), 1)
+        total = self.company.currency_id.format(
+            first.amount_total + second.amount_total
+        )
+        self.assertIn(total, thanks.subject)
+        for invoice in first | second:
+            self.assertIn(invoice.name, thanks.body_html)
+        self.assertIn(total, thanks.body_html)
+        row = self.reminders(self.customer, kind="thank_you")
+        self.assertEqual(row.state, "sent")
+
     def test_no_thank_you_for_an_invoice_never_reminded(self):
         invoice = self.create_invoice(self.customer)
-        self.register_payment(invoice)
+        self.pay(invoice)
         thanks = self.mails(self.customer).filtered(
             lambda m: "thank you for your payment" in (m.subject or "")
         )
@@ -313,7 +339,7 @@ class TestPortalThankYou(DunningCommon):
         self.policy.thank_you_email = False
         invoice = self.create_invoice(self.customer)
         self.plan_on(TUESDAY)
-        self.register_payment(invoice)
+        self.pay(invoice)
         thanks = self.mails(self.customer).filtered(
             lambda m: "thank you for your payment" in (m.subject or "")
         )

@@ -6,7 +6,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from .common import TUESDAY, DunningCommon
+from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
 
 
 def days(n):
@@ -66,6 +66,9 @@ class TestPromiseRegister(PromiseCommon):
 
     def test_register_sends_the_written_confirmation_to_the_customer(self):
         promise = self.promise(amount=800.0, date=TUESDAY + days(7))
+        self.assertFalse(self.mails(self.customer), "never from the caller's request")
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
         mail = self.mails(self.customer).filtered(
             lambda m: m.model == "dunning.promise" and m.res_id == promise.id
         )
@@ -86,6 +89,8 @@ class TestPromiseRegister(PromiseCommon):
     def test_policy_can_turn_the_email_confirmation_off(self):
         self.policy.promise_confirm_email = False
         self.promise()
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
         self.assertFalse(self.mails(self.customer))
 
     def test_confirmation_is_in_the_customers_language(self):
@@ -97,6 +102,8 @@ class TestPromiseRegister(PromiseCommon):
         )
         self.customer.lang = "es_MX"
         self.promise(amount=800.0)
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
         mail = self.mails(self.customer)
         self.assertIn("Confirmación", mail.subject)
         self.assertIn("800.00", mail.subject)

@@ -66,6 +66,8 @@ class TestWhatsAppCompose(WhatsAppCommon):
         form.body = "Hola María, le comparto la cuenta CLABE: 012180001234567891 😊"
         action = form.save().action_send()
         self.assertEqual(action["params"]["type"], "success")
+        self.assertFalse(self.graph.sends, "never from the collector's request")
+        self.dispatch()
         message = self.messages()
         self.assertEqual(len(self.graph.sends), 1)
         self.assertEqual(
@@ -79,9 +81,11 @@ class TestWhatsAppCompose(WhatsAppCommon):
                     "body": "Hola María, le comparto la cuenta CLABE: "
                     "012180001234567891 😊"
                 },
-                "biz_opaque_callback_data": message.uuid,
+                "biz_opaque_callback_data": message.reminder_id.uuid,
             },
         )
+        self.assertEqual(message.reminder_id.kind, "chat")
+        self.assertEqual(message.reminder_id.author_id, self.collector)
         self.assertRecordValues(
             message,
             [
@@ -129,6 +133,7 @@ class TestWhatsAppCompose(WhatsAppCommon):
         self.assertIn("María Peña", form.preview)
         action = form.save().action_send()
         self.assertEqual(action["params"]["type"], "success")
+        self.dispatch()
         self.assertEqual(len(self.graph.sends), 1)
         payload = self.graph.sends[0]["json"]
         self.assertEqual(payload["type"], "template")
@@ -163,13 +168,16 @@ class TestWhatsAppCompose(WhatsAppCommon):
         form = self.compose()
         form.template_id = self.template
         wizard = form.save()
-        # 23:00 in Mexico City.
-        with (
-            freeze_time("2026-11-25 05:00:00"),
-            self.assertRaisesRegex(UserError, "may only be contacted"),
-        ):
-            wizard.action_send()
+        # 23:00 in Mexico City: queued, and it waits for 08:00.
+        with freeze_time("2026-11-25 05:00:00"):
+            action = wizard.action_send()
+            self.assertEqual(action["params"]["type"], "warning")
+            self.assertIn("may only be contacted", action["params"]["message"])
+            self.dispatch()
         self.assertFalse(self.graph.sends)
+        row = self.reminders(self.wa_customer, kind="chat")
+        self.assertEqual(row.state, "deferred")
+        self.assertEqual(str(row.scheduled_at), "2026-11-25 14:00:00")
 
     def test_opted_out_customer_refused_even_inside_the_window(self):
         self.wrote_hours_ago(1)
@@ -205,19 +213,23 @@ class TestWhatsAppCompose(WhatsAppCommon):
         )
         form = self.compose()
         form.body = "Hola"
-        action = form.save().action_send()
-        self.assertEqual(action["params"]["type"], "danger")
-        self.assertIn("131047", action["params"]["message"])
+        form.save().action_send()
+        self.dispatch()
         message = self.messages()
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.error_code, 131047)
         self.assertEqual(len(self.graph.sends), 1)
+        row = message.reminder_id
+        self.assertEqual(row.state, "failed")
+        self.assertIn("131047", row.error_message)
+        self.assertIn("131047", " ".join(self.wa_customer.message_ids.mapped("body")))
 
     def test_failed_status_webhook_settles_a_chat_message(self):
         self.wrote_hours_ago(1)
         form = self.compose()
         form.body = "Hola"
         form.save().action_send()
+        self.dispatch()
         message = self.messages()
         message._apply_status(
             "failed", fields.Datetime.now(), 131026, "Message undeliverable"
@@ -234,14 +246,18 @@ class TestWhatsAppCompose(WhatsAppCommon):
         form = self.compose()
         form.body = "Hola"
         wizard = form.save()
+        wizard.action_send()
         with patch.object(dunning_whatsapp_account, "CLIENT_TIMEOUT", (2, 0.3)):
-            action = wizard.action_send()
-        self.assertEqual(action["params"]["type"], "warning")
+            self.dispatch()
         message = self.messages()
         self.assertEqual(message.state, "sending")
         self.assertEqual(len(self.graph.sends), 1)
         events = parse_webhook(
-            webhook_body(status_value("wamid.CHAT", "delivered", callback=message.uuid))
+            webhook_body(
+                status_value(
+                    "wamid.CHAT", "delivered", callback=message.reminder_id.uuid
+                )
+            )
         )
         inbox = self.env["dunning.whatsapp.event"].sudo()
         inbox._store_webhook(self.account, events)._process()

@@ -64,12 +64,17 @@ class NoticeCommon(WhatsAppCommon):
             )
 
     def send_notices(self, at=NOW):
-        cron = self.env.ref("account_dunning.ir_cron_whatsapp_notices").sudo()
+        """The outbox's dispatcher, then the mail queue, at ``at``."""
         with freeze_time(at):
-            cron.method_direct_trigger()
+            self.dispatch()
 
-    def notices(self, notice_type):
-        return self.Message.search([("notice_type", "=", notice_type)], order="id")
+    def rows(self, kind, channel="whatsapp"):
+        """The outbox rows of the notices of ``kind`` on ``channel``."""
+        return self.reminders(kind=kind, channel=channel)
+
+    def notices(self, kind):
+        """The WhatsApp messages of the notices of ``kind``, once sent."""
+        return self.rows(kind).whatsapp_message_ids.sorted("id")
 
     def chatter(self, record):
         return " ".join(record.message_ids.mapped("body"))
@@ -95,12 +100,14 @@ class NoticeCommon(WhatsAppCommon):
 class TestPromiseConfirmationWhatsApp(NoticeCommon):
     def test_confirmation_template_payload_sent_exactly(self):
         promise = self.promise()
-        message = self.notices("promise_confirmation")
-        self.assertEqual(message.state, "queued")
-        self.assertEqual(message.promise_id, promise)
+        row = self.rows("promise_confirmation")
+        self.assertEqual(row.state, "queued")
+        self.assertEqual(row.promise_id, promise)
         self.assertFalse(self.graph.sends, "never sent from the promise's transaction")
         self.send_notices()
         self.assertEqual(len(self.graph.sends), 1)
+        message = self.notices("promise_confirmation")
+        self.assertEqual(message.promise_id, promise)
         currency = promise.currency_id
         self.assertEqual(
             self.graph.sends[0]["json"],
@@ -135,11 +142,12 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
                         }
                     ],
                 },
-                "biz_opaque_callback_data": message.uuid,
+                "biz_opaque_callback_data": message.reminder_id.uuid,
             },
         )
         self.assertEqual(message.state, "sent")
         self.assertTrue(message.wamid)
+        self.assertEqual(row.state, "sent")
         self.assertEqual(promise.confirmation_sent_at, NOW)
 
     def test_confirmation_in_the_chatter_of_the_promise_and_the_customer(self):
@@ -171,10 +179,13 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         message = self.notices("promise_confirmation")
         self.assertEqual(message.state, "sending")
         self.assertFalse(message.wamid)
+        self.assertIn("may have reached WhatsApp", message.reminder_id.error_message)
         self.send_notices()
         self.assertEqual(len(self.graph.sends), 1, "an uncertain send is not resent")
         self.webhook(
-            status_value("wamid.LATE", "read", callback=message.uuid)["statuses"][0]
+            status_value("wamid.LATE", "read", callback=message.reminder_id.uuid)[
+                "statuses"
+            ][0]
         )
         self.assertEqual(message.wamid, "wamid.LATE")
         self.assertEqual(message.state, "read")
@@ -191,33 +202,34 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.assertTrue(message.body.startswith("Dear María Peña, this confirms"))
 
     def test_outside_contact_hours_scheduled_for_the_next_opening(self):
-        promise = self.promise(at=EARLY)
-        message = self.notices("promise_confirmation")
-        self.assertEqual(message.state, "queued")
-        self.assertEqual(message.scheduled_at, OPENING)
-        cron = self.env.ref("account_dunning.ir_cron_whatsapp_notices")
-        self.assertTrue(
-            self.env["ir.cron.trigger"]
-            .sudo()
-            .search([("cron_id", "=", cron.id), ("call_at", "=", OPENING)])
-        )
-        # In the customer's time zone, which is named; not in UTC.
-        self.assertIn(
-            "WhatsApp confirmation scheduled for 11/24/2026 08:00 "
-            "(America/Mexico_City): outside the customer's contact hours now.",
-            self.chatter(promise),
-        )
-        self.assertNotIn("UTC", self.chatter(promise))
-        self.assertIn(
-            "WhatsApp promise confirmation to the customer "
-            "(confirmacion_promesa_pago)</strong> · Status: Scheduled",
-            self.chatter(promise),
-        )
+        self.promise(at=EARLY)
+        row = self.rows("promise_confirmation")
+        self.assertEqual(row.state, "queued")
+        self.send_notices(at=EARLY)
+        # Deferred by the contact gate to the opening, with the reason.
+        self.assertEqual(row.state, "deferred")
+        self.assertEqual(row.scheduled_at, OPENING)
+        self.assertIn("Outside the contact window", row.error_message)
+        self.assertTrue(self.dispatch_trigger_at(OPENING))
+        self.assertFalse(self.graph.sends)
         self.send_notices(at=EARLY + timedelta(hours=1))
         self.assertFalse(self.graph.sends)
         self.send_notices(at=OPENING)
         self.assertEqual(len(self.graph.sends), 1)
-        self.assertEqual(message.state, "sent")
+        self.assertEqual(row.state, "sent")
+        self.assertEqual(self.notices("promise_confirmation").state, "sent")
+
+    def test_a_promise_the_customer_entered_is_confirmed_at_once(self):
+        invoice = self.create_invoice(
+            self.wa_customer, due=TUESDAY - timedelta(days=10)
+        )
+        with freeze_time(EARLY):
+            promise = self.Promise._dunning_register(
+                self.wa_customer, invoice, 800.0, TUESDAY + timedelta(days=7), "portal"
+            )
+        self.send_notices(at=EARLY)
+        self.assertEqual(self.rows("promise_confirmation").state, "sent")
+        self.assertEqual(promise.confirmation_sent_at, EARLY)
 
     def test_no_consent_no_whatsapp_the_email_goes_and_the_chatter_says_why(self):
         customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
@@ -225,19 +237,24 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.send_notices()
         self.assertFalse(self.graph.sends)
         self.assertFalse(self.notices("promise_confirmation"))
+        self.assertEqual(self.rows("promise_confirmation").state, "failed")
         mail = self.mails(customer).filtered(lambda m: m.res_id == promise.id)
         self.assertEqual(len(mail), 1, "the policy falls back to email")
+        self.assertEqual(self.rows("promise_confirmation", "email").state, "sent")
         self.assertTrue(promise.confirmation_sent_at)
         for record in (promise, customer):
             self.assertIn("did not agree to receive WhatsApp", self.chatter(record))
-            self.assertIn("sent by email instead", self.chatter(record))
+            self.assertIn(
+                "A reminder by Email was queued instead", self.chatter(record)
+            )
 
     def test_no_consent_with_email_selected_too_only_the_email(self):
         self.wa_policy.promise_confirm_email = True
         customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
         promise = self.promise(customer)
+        self.send_notices()
         self.assertEqual(len(self.mails(customer)), 1)
-        self.assertIn("The confirmation went by email", self.chatter(promise))
+        self.assertIn("It goes by Email already", self.chatter(promise))
 
     def test_both_channels_when_the_customer_agreed(self):
         self.wa_policy.promise_confirm_email = True
@@ -251,8 +268,9 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.wa_policy.whatsapp_fallback = "none"
         customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
         promise = self.promise(customer)
+        self.send_notices()
         self.assertFalse(self.mails(customer))
-        self.assertIn("No written confirmation was sent", self.chatter(promise))
+        self.assertIn("The policy has no fallback channel", self.chatter(promise))
 
     def test_invalid_number_falls_back_to_a_collector_activity(self):
         self.wa_policy.whatsapp_fallback = "activity"
@@ -260,16 +278,20 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
             "Abarrotes Lupita", mobile="12", whatsapp_opt_in=True
         )
         promise = self.promise(customer)
+        self.send_notices()
         self.assertFalse(self.notices("promise_confirmation"))
         self.assertFalse(self.mails(customer))
+        activity = customer.activity_ids
         self.assertEqual(
-            promise.activity_ids.summary, "Confirm the agreement in writing"
+            activity.summary,
+            "Send the promise confirmation yourself: WhatsApp could not reach them",
         )
         self.assertIn("not a valid number", self.chatter(promise))
 
     def test_template_not_approved_no_whatsapp(self):
         (self.confirm_es | self.confirm_en).status = "paused"
         promise = self.promise()
+        self.send_notices()
         self.assertFalse(self.notices("promise_confirmation"))
         self.assertIn("is not approved", self.chatter(promise))
         self.assertEqual(len(self.mails(self.wa_customer)), 1)
@@ -285,37 +307,40 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.assertEqual(message.error_code, 131026)
         self.assertEqual(len(self.mails(self.wa_customer)), 1)
         self.assertIn("Error 131026", self.chatter(promise))
-        self.assertIn("sent by email instead", self.chatter(promise))
+        self.assertIn("A reminder by Email was queued instead", self.chatter(promise))
 
     def test_failed_status_webhook_falls_back_to_email(self):
         promise = self.promise()
         self.send_notices()
         message = self.notices("promise_confirmation")
         self.assertFalse(self.mails(self.wa_customer))
-        self.webhook(
-            status_value(
-                message.wamid,
-                "failed",
-                errors=[{"code": 131026, "title": "Message undeliverable"}],
-            )["statuses"][0]
-        )
+        with freeze_time(NOW):
+            self.webhook(
+                status_value(
+                    message.wamid,
+                    "failed",
+                    errors=[{"code": 131026, "title": "Message undeliverable"}],
+                )["statuses"][0]
+            )
         self.assertEqual(message.state, "failed")
         self.assertEqual(message.error_code, 131026)
+        self.send_notices()
         self.assertEqual(len(self.mails(self.wa_customer)), 1)
-        self.assertIn("sent by email instead", self.chatter(promise))
+        self.assertIn("A reminder by Email was queued instead", self.chatter(promise))
 
     def test_temporary_error_retried_later_with_backoff(self):
         self.graph.respond = lambda request: self.graph.error(131000, status=500)
         self.promise()
         self.send_notices()
-        message = self.notices("promise_confirmation")
-        self.assertEqual(message.state, "queued")
-        self.assertEqual(message.retry_count, 1)
-        self.assertGreater(message.scheduled_at, NOW)
+        row = self.rows("promise_confirmation")
+        self.assertEqual(row.state, "queued")
+        self.assertEqual(row.retry_count, 1)
+        self.assertGreater(row.scheduled_at, NOW)
         self.assertFalse(self.mails(self.wa_customer))
         self.graph.respond = self.graph.accept
-        self.send_notices(at=message.scheduled_at + timedelta(seconds=1))
-        self.assertEqual(message.state, "sent")
+        self.send_notices(at=row.scheduled_at + timedelta(seconds=1))
+        self.assertEqual(row.state, "sent")
+        self.assertEqual(self.notices("promise_confirmation").state, "sent")
         self.assertEqual(len(self.graph.sends), 2)
 
     def test_daily_budget_defers_a_confirmation_to_a_new_customer(self):
@@ -336,17 +361,18 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         )
         self.promise()
         self.send_notices()
-        message = self.notices("promise_confirmation")
-        self.assertEqual(message.state, "queued")
-        self.assertEqual(message.scheduled_at, sent + timedelta(hours=24))
-        self.assertIn("daily budget", message.error_title)
+        row = self.rows("promise_confirmation")
+        self.assertEqual(row.state, "queued")
+        self.assertEqual(row.scheduled_at, sent + timedelta(hours=24))
+        self.assertIn("daily budget", row.error_message)
         self.assertFalse(self.graph.sends)
 
     def test_a_scheduled_confirmation_leaves_the_daily_budget_alone(self):
         self.account.daily_recipient_budget = 1
         other = self._create_customer("Papelería Sol", mobile="+52 33 1234 5678")
         self.promise(at=EARLY)
-        self.assertEqual(self.notices("promise_confirmation").state, "queued")
+        self.send_notices(at=EARLY)
+        self.assertEqual(self.rows("promise_confirmation").state, "deferred")
         self.assertFalse(self.account._budget_full_until(other, EARLY))
 
     def test_opt_out_before_the_opening_cancels_whatsapp_email_instead(self):
@@ -354,7 +380,7 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.wa_customer._whatsapp_set_opt_out("BAJA", EARLY)
         self.send_notices(at=OPENING)
         self.assertFalse(self.graph.sends)
-        self.assertEqual(self.notices("promise_confirmation").state, "failed")
+        self.assertEqual(self.rows("promise_confirmation").state, "failed")
         self.assertIn("opted out", self.chatter(promise))
         self.assertEqual(len(self.mails(self.wa_customer)), 1)
 
@@ -363,7 +389,7 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         promise.action_cancel()
         self.send_notices(at=OPENING)
         self.assertFalse(self.graph.sends)
-        self.assertEqual(self.notices("promise_confirmation").state, "cancelled")
+        self.assertEqual(self.rows("promise_confirmation").state, "cancelled")
         self.assertFalse(self.mails(self.wa_customer))
 
 
@@ -371,9 +397,10 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
 class TestThankYouWhatsApp(NoticeCommon):
     def test_thank_you_template_payload_sent_exactly(self):
         invoice = self.pay_in_collection()
+        self.assertEqual(self.rows("thank_you").move_ids, invoice)
+        self.send_notices()
         message = self.notices("thank_you")
         self.assertEqual(message.notice_move_ids, invoice)
-        self.send_notices()
         currency = invoice.currency_id
         sends = [
             r["json"]
@@ -406,7 +433,7 @@ class TestThankYouWhatsApp(NoticeCommon):
                             }
                         ],
                     },
-                    "biz_opaque_callback_data": message.uuid,
+                    "biz_opaque_callback_data": message.reminder_id.uuid,
                 }
             ],
         )
@@ -418,6 +445,7 @@ class TestThankYouWhatsApp(NoticeCommon):
     def test_thank_you_in_english(self):
         self.wa_customer.lang = "en_US"
         self.pay_in_collection()
+        self.send_notices()
         message = self.notices("thank_you")
         self.assertEqual(message.template_id, self.thanks_en)
         self.assertTrue(message.body.startswith("Dear María Peña, we have received"))
@@ -425,11 +453,12 @@ class TestThankYouWhatsApp(NoticeCommon):
     def test_no_consent_thank_you_by_email_instead(self):
         customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
         self.pay_in_collection(customer)
+        self.send_notices()
         self.assertFalse(self.notices("thank_you"))
         mail = self.mails(customer).filtered(lambda m: "thank you" in m.subject)
         self.assertEqual(len(mail), 1)
         self.assertIn("did not agree to receive WhatsApp", self.chatter(customer))
-        self.assertIn("sent by email instead", self.chatter(customer))
+        self.assertIn("A reminder by Email was queued instead", self.chatter(customer))
 
     def test_thank_you_by_email_and_whatsapp(self):
         self.wa_policy.thank_you_email = True
@@ -445,10 +474,10 @@ class TestThankYouWhatsApp(NoticeCommon):
         self.plan_on(TUESDAY)
         with freeze_time(EARLY):
             self.register_payment(invoice)
-        message = self.notices("thank_you")
-        self.assertEqual(message.scheduled_at, OPENING)
         self.send_notices(at=EARLY)
-        self.assertEqual(message.state, "queued")
+        row = self.rows("thank_you")
+        self.assertEqual(row.state, "deferred")
+        self.assertEqual(row.scheduled_at, OPENING)
 
     def test_scheduled_time_in_the_customer_time_zone(self):
         # Tijuana opens at 08:00 local, 16:00 UTC; the note says so in Spanish
@@ -458,21 +487,18 @@ class TestThankYouWhatsApp(NoticeCommon):
         self.plan_on(TUESDAY)
         with freeze_time(EARLY):
             self.register_payment(invoice)
-        message = self.notices("thank_you")
-        self.assertEqual(message.scheduled_at, datetime(2026, 11, 24, 16, 0))
-        self.assertIn(
-            "Status: Scheduled for 11/24/2026 08:00 (America/Tijuana)",
-            self.chatter(self.wa_customer),
-        )
+        self.send_notices(at=EARLY)
+        row = self.rows("thank_you")
+        self.assertEqual(row.scheduled_at, datetime(2026, 11, 24, 16, 0))
         self.assertEqual(
             self.wa_customer.with_context(lang="es_MX")._dunning_format_local(
-                message.scheduled_at
+                row.scheduled_at
             ),
             "24/11/2026 08:00 (America/Tijuana)",
         )
         self.send_notices(at=datetime(2026, 11, 24, 16, 0))
-        self.assertEqual(message.state, "sent")
-        self.assertNotIn("Scheduled for", self.chatter(self.wa_customer))
+        self.assertEqual(row.state, "sent")
+        self.assertEqual(self.notices("thank_you").state, "sent")
 
 
 @tagged("post_install", "-at_install")
@@ -498,10 +524,11 @@ class TestInstalmentReminderWhatsApp(NoticeCommon):
         with freeze_time(day):
             cron.method_direct_trigger()
         self.assertTrue(first.reminder_sent_at)
+        self.assertEqual(self.rows("instalment_reminder").promise_id, first)
+        self.send_notices(at=day)
         self.assertEqual(len(self.mails(self.wa_customer)), 1)
         message = self.notices("instalment_reminder")
         self.assertEqual(message.promise_id, first)
-        self.send_notices(at=day)
         parameters = self.graph.sends[0]["json"]["template"]["components"][0][
             "parameters"
         ]
@@ -514,7 +541,7 @@ class TestInstalmentReminderWhatsApp(NoticeCommon):
         # Once only.
         with freeze_time(day + timedelta(days=1)):
             cron.method_direct_trigger()
-        self.assertEqual(len(self.notices("instalment_reminder")), 1)
+        self.assertEqual(len(self.rows("instalment_reminder")), 1)
 
 
 @tagged("post_install", "-at_install")

@@ -1,12 +1,10 @@
-import uuid
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..services.contact_window import describe, is_open
+from ..services.contact_window import is_open
 from ..services.timezones import partner_timezones
-from ..services.whatsapp import errors as wa
 from ..services.whatsapp.payloads import MAX_TEXT_CHARS
 
 # Meta's customer-service window: free text is allowed within 24 hours of the
@@ -132,85 +130,39 @@ class DunningWhatsappCompose(models.TransientModel):
     # ------------------------------------------------------------------------------
 
     def action_send(self):
-        """Send the message now; tell the collector what WhatsApp answered."""
+        """Queue the message in the outbox and wake the dispatcher: it leaves
+        in a moment, through the contact gate (a template outside the
+        customer's contact hours waits for them; a reply to a customer who just
+        wrote goes at once). Its status shows in the chatter."""
         self.ensure_one()
         partner = self.partner_id.commercial_partner_id
         account = self.account_id.sudo()  # the state and pause reason, not secrets
         now = fields.Datetime.now()
         self._check_can_send(partner, account, now)
         if self.mode == "text":
-            body = (self.body or "").strip()
-            template = params = url_suffix = None
+            template, body = None, (self.body or "").strip()
         else:
-            template = self.template_id
-            params, url_suffix, body = self._render_template()
-        reference = str(uuid.uuid4())
-        # Outbox: the message is durable before it can leave; whatever happens
-        # during the call, it is never sent twice. Collectors only read WhatsApp
-        # messages: writing them is the channel's job.
-        message = (
-            self.env["dunning.whatsapp.message"]
-            .sudo()
-            .create(
-                {
-                    "direction": "out",
-                    "state": "sending",
-                    "account_id": account.id,
-                    "company_id": account.company_id.id,
-                    "partner_id": partner.id,
-                    "move_id": self.move_id.id,
-                    "template_id": template.id if template else False,
-                    "user_id": self.env.user.id,
-                    "uuid": reference,
-                    "body": body,
-                }
-            )
+            template, body = self.template_id, None
+            self._render_template()  # what Meta would refuse, refused now
+        row = self.env["dunning.reminder"]._enqueue_chat(
+            partner, self.company_id, self._statement_moves(), template, body
         )
-        self.env["dunning.reminder"]._commit_between_batches()
-        error = message._call_provider(params, url_suffix)
-        if isinstance(error, wa.RecipientRateLimitError):
-            message.unlink()  # refused by Meta: it never left
+        if not self._in_contact_hours(partner, now) and not body:
             return self._notify(
                 "warning",
                 _(
-                    "WhatsApp accepts about one message every 6 seconds per "
-                    "customer: wait a moment and send it again."
+                    "Queued: %(partner)s may only be contacted in their contact "
+                    "hours; it leaves when they open.",
+                    partner=partner.display_name,
                 ),
             )
-        if isinstance(error, wa.UncertainError):
-            note = _(
-                "The WhatsApp message may have reached the customer (%(error)s): it "
-                "is not sent again; its status will come from WhatsApp.",
-                error=error,
-            )
-            message._log_chat(note)
-            return self._notify("warning", note)
-        if isinstance(error, wa.AccountError):
-            message.unlink()  # the account is paused already
-            return self._notify(
-                "danger",
-                _(
-                    "WhatsApp refused the account, which is now paused: %(error)s",
-                    error=error,
-                ),
-            )
-        if isinstance(error, wa.TerminalError):
-            note = _("WhatsApp refused the message: %(error)s", error=error)
-            message._log_chat(note)
-            return self._notify("danger", note)
-        if error:
-            message.unlink()
-            return self._notify(
-                "danger",
-                _(
-                    "WhatsApp is not available right now (%(error)s): nothing was "
-                    "sent, try again later.",
-                    error=error,
-                ),
-            )
-        # The message is in the chatter already, its status kept current
-        # (dunning.whatsapp.message._chatter_sync).
-        return self._notify("success", _("Message sent to WhatsApp."))
+        return self._notify(
+            "success",
+            _(
+                "Message queued for WhatsApp: it leaves in a moment (%(ref)s).",
+                ref=row.uuid[:8],
+            ),
+        )
 
     # ------------------------------------------------------------------------------
     # Helpers
@@ -287,20 +239,17 @@ class DunningWhatsappCompose(models.TransientModel):
                     partner=partner.display_name,
                 )
             )
-        if policy:
-            window = policy._get_contact_window(partner.country_id)
-            zones = partner_timezones(
-                partner.tz, partner.country_id.code, partner.state_id.code
-            ) or ("UTC",)
-            if not is_open(window, now, zones):
-                raise UserError(
-                    _(
-                        "%(partner)s may only be contacted %(window)s (%(zones)s).",
-                        partner=partner.display_name,
-                        window=describe(window),
-                        zones=", ".join(zones),
-                    )
-                )
+
+    def _in_contact_hours(self, partner, now):
+        """Whether the policy's contact hours are open for ``partner`` now."""
+        policy = self._get_policy(partner)
+        if not policy:
+            return True
+        window = policy._get_contact_window(partner.country_id)
+        zones = partner_timezones(
+            partner.tz, partner.country_id.code, partner.state_id.code
+        ) or ("UTC",)
+        return is_open(window, now, zones)
 
     @api.model
     def _window_open_at(self, partner, now):
@@ -323,10 +272,36 @@ class DunningWhatsappCompose(models.TransientModel):
         self.ensure_one()
         template = self.template_id
         partner = self.partner_id.commercial_partner_id
+        moves = self._statement_moves()
+        reminder = self.env["dunning.reminder"].new(
+            {
+                "company_id": self.company_id.id,
+                "partner_id": partner.id,
+                "currency_id": moves.currency_id[:1].id
+                or self.company_id.currency_id.id,
+                "move_ids": [fields.Command.set(moves.ids)],
+                "amount_due": sum(
+                    -m.amount_residual
+                    if m.move_type == "out_refund"
+                    else m.amount_residual
+                    for m in moves
+                ),
+            }
+        )
+        params = template._render_params(reminder)
+        url_suffix = template._render_url_suffix(reminder)
+        body = template._validate_message(params, url_suffix)
+        return params, url_suffix, body
+
+    def _statement_moves(self):
+        """What the message is about: the invoice the wizard was opened from,
+        else the customer's open statement in the currency of its oldest open
+        invoice."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
         reminders = self.env["dunning.reminder"]
         if self.move_id:
             moves = self.move_id
-            currency = moves.currency_id
         else:
             oldest = self.env["account.move"].search(
                 [
@@ -347,24 +322,7 @@ class DunningWhatsappCompose(models.TransientModel):
                     "currency_id": currency.id,
                 }
             )._get_statement_moves()
-        reminder = reminders.new(
-            {
-                "company_id": self.company_id.id,
-                "partner_id": partner.id,
-                "currency_id": currency.id,
-                "move_ids": [fields.Command.set(moves.ids)],
-                "amount_due": sum(
-                    -m.amount_residual
-                    if m.move_type == "out_refund"
-                    else m.amount_residual
-                    for m in moves
-                ),
-            }
-        )
-        params = template._render_params(reminder)
-        url_suffix = template._render_url_suffix(reminder)
-        body = template._validate_message(params, url_suffix)
-        return params, url_suffix, body
+        return moves
 
     def _notify(self, kind, message):
         return {
