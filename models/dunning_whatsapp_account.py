@@ -32,8 +32,11 @@ _PACERS_LOCK = threading.Lock()
 # never resent.
 CLIENT_TIMEOUT = (5, 20)
 # The pacers' clock and sleep. Tests replace both with a fake clock whose sleep
-# only moves it, and check the pacing on that clock instead of waiting.
-PACING_CLOCK = time.monotonic
+# only moves it, and check the pacing on that clock instead of waiting. No
+# clock means time.monotonic, looked up at each use: a module attribute holding
+# it is one that freezegun remembers and swaps for its own clock in every later
+# freeze_time of the process, over the test's fake clock.
+PACING_CLOCK = None
 PACING_SLEEP = time.sleep
 
 
@@ -465,7 +468,7 @@ class DunningWhatsappAccount(models.Model):
         """This number's (token bucket, arrival limiter), shared in the process."""
         self.ensure_one()
         rate = max(self.rate_per_second, 1)
-        clock, sleep = PACING_CLOCK, PACING_SLEEP
+        clock, sleep = PACING_CLOCK or time.monotonic, PACING_SLEEP
         # The clock is part of the key: pacers never mix a test's clock with time.
         key = (self.env.cr.dbname, self.id, rate, clock)
         with _PACERS_LOCK:
