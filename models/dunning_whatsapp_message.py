@@ -20,7 +20,7 @@ from ..services.whatsapp.errors import (
     WhatsAppError,
     classify,
 )
-from ..services.whatsapp.events import should_apply_status
+from ..services.whatsapp.events import should_apply_status, status_rank
 from ..services.whatsapp.webhook import key_hash
 
 _logger = logging.getLogger(__name__)
@@ -274,6 +274,15 @@ class DunningWhatsappMessage(models.Model):
         if not should_apply_status(self.state, status or ""):
             if status == "failed" and self.state in ("delivered", "read"):
                 self._log_late_failure(error_code, error_title)
+            elif (
+                status in ("sent", "delivered")
+                and status_rank(status) < status_rank(self.state)
+                and not self[f"{status}_at"]
+            ):
+                # An earlier status overtaken by a later one (a "delivered"
+                # processed after the "read"): the state stays, its time is
+                # still worth knowing.
+                self.write({f"{status}_at": when})
             return False
         if status == "failed":
             self.write(

@@ -412,24 +412,87 @@ class ResPartner(models.Model):
         return None
 
     @api.model
+    def _whatsapp_numbers_of(self, wa_id):
+        """The E.164 numbers WhatsApp may mean by ``wa_id`` (none if it is not
+        a phone number): Mexican mobiles come as 521 + 10 digits, stored as +52
+        + 10 digits."""
+        try:
+            return [f"+{c}" for c in wa_id_candidates(from_wa_id(wa_id or ""))]
+        except InvalidPhoneError:
+            return []
+
+    @api.model
+    def _whatsapp_holders(self, wa_id, company=None):
+        """The contacts whose WhatsApp number is ``wa_id``, active ones first."""
+        numbers = self._whatsapp_numbers_of(wa_id)
+        if not numbers:
+            return self.browse()
+        domain = [("whatsapp_number", "in", numbers)]
+        if company:
+            domain.append(("company_id", "in", (False, company.id)))
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(domain, order="active desc, id")
+        )
+
+    def _whatsapp_change_number(self, old_wa_id, new_wa_id, company=None):
+        """WhatsApp says the customer moved from ``old_wa_id`` to ``new_wa_id``
+        (a ``user_changed_number`` notice): the contacts that had the old
+        number get the new one, in the field that held it, and the customer's
+        chatter says so."""
+        self.ensure_one()
+        customer = self.commercial_partner_id.sudo()
+        try:
+            new_number = from_wa_id(new_wa_id or "")
+        except InvalidPhoneError:
+            customer._message_log(
+                body=_(
+                    "WhatsApp reports that the customer changed number to "
+                    "%(new)s, which is not a valid phone number: the number is "
+                    "not changed.",
+                    new=new_wa_id,
+                )
+            )
+            return
+        old_numbers = set(self._whatsapp_numbers_of(old_wa_id))
+        holders = self._whatsapp_holders(old_wa_id, company).filtered(
+            lambda p: p.commercial_partner_id == customer
+        )
+        for contact in holders:
+            mobile = contact._whatsapp_e164(contact.mobile)
+            name = "mobile" if mobile in old_numbers else "phone"
+            old = contact[name]
+            contact.write({name: new_number})
+            customer._message_log(
+                body=_(
+                    "WhatsApp reports that %(contact)s changed their number: "
+                    "%(field)s %(old)s replaced by %(new)s.",
+                    contact=contact.display_name,
+                    field=contact._fields[name]._description_string(self.env),
+                    old=old,
+                    new=new_number,
+                )
+            )
+
+    def _whatsapp_e164(self, number):
+        """``number`` in E.164 form read with this contact's country, or False."""
+        self.ensure_one()
+        if not number:
+            return False
+        try:
+            return normalize(number, self.country_id.code or None)
+        except InvalidPhoneError:
+            return False
+
+    @api.model
     def _whatsapp_find_by_wa_id(self, wa_id, company=None):
         """The contact whose number WhatsApp reports as ``wa_id`` (or none).
 
         WhatsApp reports Mexican mobiles as 521 + 10 digits while the stored
         E.164 number is +52 + 10 digits: every form of the number is tried.
         """
-        try:
-            candidates = wa_id_candidates(from_wa_id(wa_id or ""))
-        except InvalidPhoneError:
-            return self.browse()
-        domain = [("whatsapp_number", "in", [f"+{c}" for c in candidates])]
-        if company:
-            domain.append(("company_id", "in", (False, company.id)))
-        partners = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search(domain, order="active desc, id")
-        )
+        partners = self._whatsapp_holders(wa_id, company)
         # A contact and its company sharing the number: the company is the
         # customer the reminders were about.
         return partners.commercial_partner_id[:1] if partners else partners
