@@ -13,6 +13,7 @@ from odoo.tools import SQL, format_date
 
 from ..services.backoff import can_retry, next_retry_at
 from ..services.whatsapp.errors import (
+    NOT_ON_WHATSAPP_CODE,
     AccountError,
     RecipientRateLimitError,
     TerminalError,
@@ -123,6 +124,11 @@ class DunningWhatsappMessage(models.Model):
     # Not indexed: nothing looks messages up by it, and a webhook's sender id
     # has no documented bound.
     wa_id = fields.Char(string="WhatsApp ID", readonly=True)
+    recipient_number = fields.Char(
+        string="Sent To",
+        readonly=True,
+        help="The customer's WhatsApp number (E.164) the message went to.",
+    )
     body = fields.Text(readonly=True)
     error_code = fields.Integer(readonly=True, index=True)
     error_title = fields.Char(readonly=True)
@@ -227,13 +233,25 @@ class DunningWhatsappMessage(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        partners = self.env["res.partner"]
+        for vals in vals_list:
+            if (
+                vals.get("direction") == "out"
+                and vals.get("partner_id")
+                and "recipient_number" not in vals
+            ):
+                partner = partners.browse(vals["partner_id"])
+                vals["recipient_number"] = partner.whatsapp_number
         messages = super().create(vals_list)
+        messages.filtered(lambda m: m.state == "failed")._on_failure()
         if not self.env.context.get(DEFER_CHATTER):
             messages._chatter_sync()
         return messages
 
     def write(self, vals):
         result = super().write(vals)
+        if vals.get("state") == "failed" or "error_code" in vals:
+            self._on_failure()
         if {
             "state",
             "error_code",
@@ -263,6 +281,24 @@ class DunningWhatsappMessage(models.Model):
         self.ensure_one()
         self.attempted_at = when
         self.env["dunning.reminder"]._commit_between_batches()
+
+    def _on_failure(self):
+        """What a failed message's error code says about its recipient: the one
+        place for it, whichever path failed the message (Meta's refusal at send
+        time, for a reminder, a notice or a collector's message; a ``failed``
+        status webhook), as it goes through ``create`` or ``write``.
+
+        131026 (not on WhatsApp): nothing more is sent to that number until the
+        customer's number changes.
+        """
+        for message in self:
+            if message.direction != "out" or message.state != "failed":
+                continue
+            if message.error_code == NOT_ON_WHATSAPP_CODE and message.partner_id:
+                message.partner_id._whatsapp_mark_undeliverable(
+                    message.recipient_number or message.partner_id.whatsapp_number,
+                    message.error_title,
+                )
 
     def _apply_status(self, status, when, error_code=None, error_title=None):
         """Move this outgoing message (and its reminder) forward to ``status``.
@@ -553,6 +589,7 @@ class DunningWhatsappMessage(models.Model):
             self.write(
                 {
                     "state": "failed",
+                    "recipient_number": number,
                     "failed_at": now,
                     "error_code": error.code or 0,
                     "error_title": error.title,
@@ -568,6 +605,7 @@ class DunningWhatsappMessage(models.Model):
             {
                 "wamid": result.wamid,
                 "wa_id": result.wa_id,
+                "recipient_number": number,
                 "state": "sent",
                 "sent_at": now,
             }

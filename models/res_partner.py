@@ -108,6 +108,21 @@ class ResPartner(models.Model):
         help="The mobile or phone number is not a valid number: WhatsApp is "
         "never sent to it.",
     )
+    whatsapp_undeliverable_number = fields.Char(
+        string="Number Not on WhatsApp",
+        readonly=True,
+        copy=False,
+        help="The number, in E.164 form, that WhatsApp could not deliver to "
+        "because it is not on WhatsApp (error 131026). Cleared when the number "
+        "changes.",
+    )
+    whatsapp_undeliverable = fields.Boolean(
+        string="Not on WhatsApp",
+        compute="_compute_whatsapp_undeliverable",
+        store=True,
+        help="WhatsApp reported that the customer's number is not on WhatsApp: "
+        "no WhatsApp message is sent to it until the number changes.",
+    )
     dunning_phone_invalid = fields.Boolean(
         string="Wrong Phone Number",
         tracking=True,
@@ -152,6 +167,14 @@ class ResPartner(models.Model):
             # number would reach the same stranger.
             partner.whatsapp_number_invalid = (bool(number) and not e164) or bool(
                 e164 and e164 == partner.dunning_phone_invalid_number
+            )
+
+    @api.depends("whatsapp_number", "whatsapp_undeliverable_number")
+    def _compute_whatsapp_undeliverable(self):
+        for partner in self:
+            partner.whatsapp_undeliverable = bool(
+                partner.whatsapp_undeliverable_number
+                and partner.whatsapp_undeliverable_number == partner.whatsapp_number
             )
 
     def _compute_dunning_level_id(self):
@@ -242,6 +265,15 @@ class ResPartner(models.Model):
             ).write(
                 {"dunning_phone_invalid": False, "dunning_phone_invalid_number": False}
             )
+        if {"phone", "mobile", "country_id"} & set(vals):
+            # A new WhatsApp number may be on WhatsApp: forget the one that was
+            # not, for good (the old number back is not flagged again).
+            self.filtered(
+                lambda p: (
+                    p.whatsapp_undeliverable_number
+                    and p.whatsapp_undeliverable_number != p.whatsapp_number
+                )
+            ).write({"whatsapp_undeliverable_number": False})
         return res
 
     @api.model
@@ -409,7 +441,37 @@ class ResPartner(models.Model):
                 "%(partner)s has no mobile number for WhatsApp.",
                 partner=self.display_name,
             )
+        if self.whatsapp_undeliverable:
+            return _(
+                "WhatsApp reported that %(number)s, the number of %(partner)s, is "
+                "not on WhatsApp: nothing is sent to it until the number changes.",
+                number=self.whatsapp_number,
+                partner=self.display_name,
+            )
         return None
+
+    def _whatsapp_mark_undeliverable(self, number, title=None):
+        """WhatsApp cannot deliver to ``number`` (error 131026, not on
+        WhatsApp): nothing more goes to it while it is this customer's number.
+
+        Only while ``number`` is still the customer's WhatsApp number: a late
+        status about an earlier number says nothing about the new one.
+        """
+        for partner in self.sudo():
+            if not number or number != partner.whatsapp_number:
+                continue
+            if partner.whatsapp_undeliverable_number == number:
+                continue
+            partner.whatsapp_undeliverable_number = number
+            partner._message_log(
+                body=_(
+                    "WhatsApp cannot deliver to %(number)s (error 131026: "
+                    "%(title)s): the number is not on WhatsApp. Nothing is sent "
+                    "to it by WhatsApp until the number changes.",
+                    number=number,
+                    title=title or _("message undeliverable"),
+                )
+            )
 
     @api.model
     def _whatsapp_numbers_of(self, wa_id):

@@ -5,7 +5,8 @@ and messages that are not a customer writing to us."""
 import json
 from datetime import UTC, datetime
 
-from odoo import Command
+from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .test_whatsapp_common import (
@@ -215,6 +216,29 @@ class TestWhatsAppMetaWebhook(WhatsAppMetaCommon, HttpCase):
         self.assertEqual(len(inbound), 1)
         self.assertEqual(len(self.wa_customer.activity_ids), 1)
 
+    # --- not on WhatsApp (item 7) -----------------------------------------------
+
+    def test_failed_status_131026_marks_the_number_not_on_whatsapp(self):
+        self.sent_message()
+        errors = UNDELIVERABLE
+        self.post(webhook_body(status_value("wamid.HBgL1", "failed", errors=errors)))
+        customer = self.wa_customer
+        self.assertTrue(customer.whatsapp_undeliverable)
+        self.assertEqual(customer.whatsapp_undeliverable_number, "+525512345678")
+        self.assertIn(
+            "not on WhatsApp", customer._whatsapp_unreachable_reason(self.wa_policy)
+        )
+        notes = " ".join(customer.message_ids.mapped("body"))
+        self.assertIn("is not on WhatsApp", notes)
+
+    def test_late_131026_about_an_earlier_number_leaves_the_new_one_alone(self):
+        self.sent_message()
+        self.wa_customer.mobile = "+52 55 8765 4321"
+        errors = UNDELIVERABLE
+        self.post(webhook_body(status_value("wamid.HBgL1", "failed", errors=errors)))
+        self.assertFalse(self.wa_customer.whatsapp_undeliverable)
+        self.assertIsNone(self.wa_customer._whatsapp_unreachable_reason(self.wa_policy))
+
     # --- what is not a conversation (item 9) ------------------------------------
 
     def test_reactions_edits_deletions_and_notices_open_no_window_nor_activity(self):
@@ -332,3 +356,41 @@ class TestWhatsAppMetaSend(WhatsAppMetaCommon):
                 self.assertGreater(reminder.scheduled_at, NOW)
                 self.assertFalse(reminder.fallback_ids)
                 self.assertFalse(reminder.whatsapp_message_ids)
+
+    # --- not on WhatsApp, from the send paths (item 7) --------------------------
+
+    def test_131026_at_send_marks_the_number_and_nothing_more_goes_to_it(self):
+        """The reminder's refusal marks the number; a collector's message to
+        it is refused with the reason, without calling WhatsApp."""
+        self.graph.respond = lambda request: self.graph.error(
+            131026, title="Message undeliverable"
+        )
+        reminder = self.queued_whatsapp()
+        self.send(reminder)
+        self.assertEqual(reminder.state, "failed")
+        self.assertTrue(self.wa_customer.whatsapp_undeliverable)
+        self.wa_customer.whatsapp_last_inbound_at = fields.Datetime.now()
+        form = self.compose()
+        form.body = "Hola"
+        with self.assertRaisesRegex(UserError, "not on WhatsApp"):
+            form.save().action_send()
+        self.assertEqual(len(self.graph.sends), 1)
+
+    def test_131026_of_a_collectors_message_marks_the_number(self):
+        self.wa_customer.whatsapp_last_inbound_at = fields.Datetime.now()
+        self.graph.respond = lambda request: self.graph.error(131026)
+        form = self.compose()
+        form.body = "Hola"
+        form.save().action_send()
+        self.assertTrue(self.wa_customer.whatsapp_undeliverable)
+
+    def test_a_new_number_clears_the_flag_for_good(self):
+        customer = self.wa_customer
+        self.sent_message()._apply_status("failed", NOW, 131026, "Undeliverable")
+        self.assertTrue(customer.whatsapp_undeliverable)
+        customer.mobile = "+52 55 8765 4321"
+        self.assertFalse(customer.whatsapp_undeliverable)
+        self.assertFalse(customer.whatsapp_undeliverable_number)
+        self.assertIsNone(customer._whatsapp_unreachable_reason(self.wa_policy))
+        customer.mobile = "+52 55 1234 5678"
+        self.assertFalse(customer.whatsapp_undeliverable)
