@@ -18,12 +18,13 @@ class WhatsAppWebhookController(http.Controller):
     """Meta's webhooks for the WhatsApp Cloud API.
 
     Thin on purpose: check the signature over the raw bytes, store the events
-    in the inbox, answer 200; the models do the rest.
+    in the inbox, answer 200; the inbox's cron does the rest, in the background.
 
     Anyone can post to the URL: nothing of a body is trusted, nor even parsed,
     before its signature. The size is bounded first (413), then the signature
     checked over the raw bytes (403), and only a signed body is decoded, with
-    its nesting bounded (400). No input reaches a 500.
+    its nesting bounded (400 when it is not bounded JSON). No input reaches a
+    500, and a signed delivery of JSON is never refused for its content.
     """
 
     _webhook_url = "/dunning/whatsapp/webhook"
@@ -62,7 +63,14 @@ class WhatsAppWebhookController(http.Controller):
         save_session=False,
     )
     def whatsapp_event(self, **_kwargs):
-        """Store the events of a signed webhook, then process them."""
+        """Store the events of a signed webhook; the inbox's cron processes them.
+
+        Answered as soon as the events are stored: applying them (a delivery
+        may carry hundreds of statuses) is the cron's, triggered here. Nothing
+        in a signed delivery's content makes it refused: what cannot be read is
+        stored with the reason, the rest goes on (refused, Meta would retry the
+        whole delivery for days, statuses included).
+        """
         raw = self._read_body(MAX_WEBHOOK_BYTES)
         if raw is None:
             _logger.info("WhatsApp webhook refused: over %s bytes", MAX_WEBHOOK_BYTES)
@@ -71,7 +79,7 @@ class WhatsAppWebhookController(http.Controller):
             request.env["dunning.whatsapp.account"]
             .sudo()
             .with_context(active_test=False)
-            .search([("app_secret", "!=", False)])
+            .search([("app_secret", "!=", False)], order="id")
         )
         signature = request.httprequest.headers.get("X-Hub-Signature-256")
         # Only the accounts whose app secret signed these bytes: an event goes
@@ -85,17 +93,22 @@ class WhatsAppWebhookController(http.Controller):
         try:
             events = parse_webhook_body(raw)
         except WebhookPayloadError as error:
+            # Not even bounded JSON: nothing in it can be stored or read.
             _logger.info("WhatsApp webhook ignored: %s", error)
             return request.make_response("Bad Request", status=400)
         inbox = request.env["dunning.whatsapp.event"].sudo()
         stored = inbox.browse()
         for account in signers:
             mine = [e for e in events if e.phone_number_id == account.phone_number_id]
+            if account == signers[0]:
+                # A part that does not say its number is kept by the first
+                # account whose secret signed it, for the managers to see.
+                mine += [e for e in events if e.phone_number_id is None]
             if mine:
                 stored |= inbox._store_webhook(account, mine)
         # The events of a number no signer has are not ours: acknowledged, so
         # that Meta stops retrying them, and dropped.
-        stored._process()
+        stored._trigger_processing()
         return request.make_response("OK")
 
     @staticmethod

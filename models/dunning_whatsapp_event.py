@@ -10,7 +10,12 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from ..services.backoff import can_retry, next_retry_at
-from ..services.whatsapp.events import StatusEvent, is_opt_out
+from ..services.whatsapp.events import (
+    MessageEvent,
+    StatusEvent,
+    UnreadableEvent,
+    is_opt_out,
+)
 from ..services.whatsapp.webhook import key_hash
 
 _logger = logging.getLogger(__name__)
@@ -41,9 +46,11 @@ class DunningWhatsappEvent(models.Model):
     """The webhook inbox: every event Meta sent, stored once under its key.
 
     Meta delivers at least once, retried for days and out of order: the unique
-    key makes a duplicate a no-op, and events are processed from here, right
-    after they are stored and by a cron for anything left over: the events a
-    concurrent transaction made fail for now, tried again with backoff.
+    key makes a duplicate a no-op. The webhook only stores the events and
+    triggers the inbox's cron, which processes them in the order they came (a
+    status never moves a message backwards), each once; the events a concurrent
+    transaction made fail for now are tried again with backoff. A part of a
+    delivery that could not be read is stored too, in error with the reason.
     """
 
     _name = "dunning.whatsapp.event"
@@ -74,7 +81,14 @@ class DunningWhatsappEvent(models.Model):
         related="account_id.company_id", store=True, index=True
     )
     kind = fields.Selection(
-        [("status", "Status"), ("message", "Inbound Message")], readonly=True
+        [
+            ("status", "Status"),
+            ("message", "Inbound Message"),
+            ("unreadable", "Unreadable"),
+        ],
+        readonly=True,
+        help="Unreadable: a part of a signed delivery that could not be read (the "
+        "reason is in Error); the rest of the delivery was processed.",
     )
     payload = fields.Text(readonly=True, help="The event as Meta sent it (JSON).")
     state = fields.Selection(
@@ -136,11 +150,12 @@ class DunningWhatsappEvent(models.Model):
         )
 
     @api.model
-    def _store(self, account, kind, event_key, data):
+    def _store(self, account, kind, event_key, data, error=None):
         """Insert the event unless its key is known; return the new record or none.
 
-        ``ON CONFLICT DO NOTHING`` so that a duplicate delivered concurrently by
-        Meta never raises nor aborts the request's transaction.
+        With ``error``, the event is stored in error with that reason, never to
+        be processed. ``ON CONFLICT DO NOTHING`` so that a duplicate delivered
+        concurrently by Meta never raises nor aborts the request's transaction.
         """
         self.env.flush_all()
         self.env.cr.execute(
@@ -148,10 +163,10 @@ class DunningWhatsappEvent(models.Model):
                 """
                 INSERT INTO dunning_whatsapp_event
                        (event_key, event_key_hash, account_id, company_id, kind,
-                        payload, state, retry_count,
+                        payload, state, error, retry_count,
                         create_uid, create_date, write_uid, write_date)
                 VALUES (%(key)s, %(hash)s, %(account)s, %(company)s, %(kind)s,
-                        %(payload)s, 'pending', 0,
+                        %(payload)s, %(state)s, %(error)s, 0,
                         %(uid)s, NOW() AT TIME ZONE 'UTC',
                         %(uid)s, NOW() AT TIME ZONE 'UTC')
                 ON CONFLICT (account_id, event_key_hash) DO NOTHING
@@ -162,7 +177,9 @@ class DunningWhatsappEvent(models.Model):
                 account=account.id,
                 company=account.company_id.id,
                 kind=kind,
-                payload=json.dumps(data, ensure_ascii=False),
+                payload=json.dumps(data, ensure_ascii=False, default=str),
+                state="error" if error else "pending",
+                error=error,
                 uid=self.env.uid,
             )
         )
@@ -173,14 +190,36 @@ class DunningWhatsappEvent(models.Model):
     def _store_webhook(self, account, events):
         """Store the parsed webhook ``events`` of ``account``; return the new ones.
 
-        A duplicate (same key) is acknowledged and not stored again.
+        A duplicate (same key) is acknowledged and not stored again. An
+        unreadable part is stored in error, with the reason, for the managers.
         """
         stored = self.browse()
         for event in events:
             data = dataclasses.asdict(event)
+            if isinstance(event, UnreadableEvent):
+                _logger.info(
+                    "WhatsApp webhook: a part of a delivery to %s could not be "
+                    "read: %s",
+                    account.phone_number_id,
+                    event.reason,
+                )
+                stored |= self._store(
+                    account,
+                    "unreadable",
+                    event.event_key,
+                    data,
+                    error=_("Could not be read: %(reason)s", reason=event.reason),
+                )
+                continue
             kind = "status" if isinstance(event, StatusEvent) else "message"
             stored |= self._store(account, kind, event.event_key, data)
         return stored
+
+    def _trigger_processing(self):
+        """Have the inbox's cron process these new events, in the background:
+        the webhook answers as soon as they are stored."""
+        if self.filtered(lambda event: event.state == "pending"):
+            self.env.ref("account_dunning.ir_cron_whatsapp_events").sudo()._trigger()
 
     @api.model
     def _cron_process(self, limit=500):
@@ -392,55 +431,62 @@ class DunningWhatsappEvent(models.Model):
         return True
 
     def _process_message(self, data):
-        """An inbound message: opt-out keyword, or a note for the collector."""
+        """An inbound message: opt-out keyword, or a note for the collector.
+
+        What is not the customer writing to us (a reaction, an edit or a
+        deletion, a notice from WhatsApp, an unsupported type) is recorded
+        without opening the 24-hour window nor asking the collector to answer;
+        a notice that the customer changed number updates the number.
+        """
+        event = MessageEvent.from_dict(data)
         partner = self.env["res.partner"]._whatsapp_find_by_wa_id(
-            data.get("from_wa_id"), self.account_id.company_id
+            event.from_wa_id, self.account_id.company_id
         )
-        when = (
-            datetime.fromtimestamp(data["timestamp"], UTC).replace(tzinfo=None)
-            if data.get("timestamp") is not None
-            else fields.Datetime.now()
-        )
-        text = data.get("text") or data.get("button_text") or ""
+        when = event.timestamp_utc or fields.Datetime.now()
+        text = event.text or event.button_text or ""
         messages = self.env["dunning.whatsapp.message"].sudo()
         reply_to = messages.browse()
-        if data.get("context_wamid"):
+        if event.context_wamid:
             reply_to = messages.search(
                 [
                     ("account_id", "=", self.account_id.id),
-                    *messages._domain_wamid(data["context_wamid"]),
+                    *messages._domain_wamid(event.context_wamid),
                 ],
                 limit=1,
             )
-        message = (
-            self.env["dunning.whatsapp.message"]
-            .sudo()
-            .create(
-                {
-                    "wamid": data.get("wamid"),
-                    "direction": "in",
-                    "state": "received",
-                    "account_id": self.account_id.id,
-                    "company_id": self.account_id.company_id.id,
-                    "partner_id": partner.id,
-                    "wa_id": data.get("from_wa_id"),
-                    "body": text or data.get("type"),
-                    "received_at": when,
-                    "reply_to_id": reply_to.id,
-                    "quick_reply_payload": data.get("button_payload"),
-                }
-            )
+        message = messages.create(
+            {
+                "wamid": event.wamid,
+                "direction": "in",
+                "state": "received",
+                "account_id": self.account_id.id,
+                "company_id": self.account_id.company_id.id,
+                "partner_id": partner.id,
+                "wa_id": event.from_wa_id,
+                "body": text or event.type,
+                "received_at": when,
+                "reply_to_id": reply_to.id,
+                "quick_reply_payload": event.button_payload,
+            }
         )
         if not partner:
             return False
         # The collector is per company: read it in the account's company, not
         # in the public user's.
         partner = partner.with_company(self.account_id.company_id)
+        if event.changed_number_to:
+            partner._whatsapp_change_number(
+                event.from_wa_id, event.changed_number_to, self.account_id.company_id
+            )
+            return True
+        if not event.is_conversation:
+            # In the chatter already (the message above); nothing to answer.
+            return True
         # An opt-out wins over everything, even typed as a quick reply's text.
         if is_opt_out(text):
             partner._whatsapp_set_opt_out(text, when)
-        elif data.get("button_payload"):
-            partner._dunning_whatsapp_quick_reply(data["button_payload"], message)
+        elif event.button_payload:
+            partner._dunning_whatsapp_quick_reply(event.button_payload, message)
         else:
-            partner._whatsapp_on_inbound(text or data.get("type") or "", when)
+            partner._whatsapp_on_inbound(text or event.type or "", when)
         return True

@@ -10,12 +10,13 @@ from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..services.whatsapp.errors import (
+    NOT_ON_WHATSAPP_CODE,
     AccountError,
     TerminalError,
     WhatsAppError,
     classify,
 )
-from ..services.whatsapp.events import should_apply_status
+from ..services.whatsapp.events import should_apply_status, status_rank
 from ..services.whatsapp.webhook import key_hash
 
 _logger = logging.getLogger(__name__)
@@ -118,6 +119,11 @@ class DunningWhatsappMessage(models.Model):
     # Not indexed: nothing looks messages up by it, and a webhook's sender id
     # has no documented bound.
     wa_id = fields.Char(string="WhatsApp ID", readonly=True)
+    recipient_number = fields.Char(
+        string="Sent To",
+        readonly=True,
+        help="The customer's WhatsApp number (E.164) the message went to.",
+    )
     body = fields.Text(readonly=True)
     error_code = fields.Integer(readonly=True, index=True)
     error_title = fields.Char(readonly=True)
@@ -222,13 +228,25 @@ class DunningWhatsappMessage(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        partners = self.env["res.partner"]
+        for vals in vals_list:
+            if (
+                vals.get("direction") == "out"
+                and vals.get("partner_id")
+                and "recipient_number" not in vals
+            ):
+                partner = partners.browse(vals["partner_id"])
+                vals["recipient_number"] = partner.whatsapp_number
         messages = super().create(vals_list)
+        messages.filtered(lambda m: m.state == "failed")._on_failure()
         if not self.env.context.get(DEFER_CHATTER):
             messages._chatter_sync()
         return messages
 
     def write(self, vals):
         result = super().write(vals)
+        if vals.get("state") == "failed" or "error_code" in vals:
+            self._on_failure()
         if {
             "state",
             "error_code",
@@ -259,6 +277,24 @@ class DunningWhatsappMessage(models.Model):
         self.attempted_at = when
         self.env["dunning.reminder"]._commit_between_batches()
 
+    def _on_failure(self):
+        """What a failed message's error code says about its recipient: the one
+        place for it, whichever path failed the message (Meta's refusal at send
+        time, for a reminder, a notice or a collector's message; a ``failed``
+        status webhook), as it goes through ``create`` or ``write``.
+
+        131026 (not on WhatsApp): nothing more is sent to that number until the
+        customer's number changes.
+        """
+        for message in self:
+            if message.direction != "out" or message.state != "failed":
+                continue
+            if message.error_code == NOT_ON_WHATSAPP_CODE and message.partner_id:
+                message.partner_id._whatsapp_mark_undeliverable(
+                    message.recipient_number or message.partner_id.whatsapp_number,
+                    message.error_title,
+                )
+
     def _apply_status(self, status, when, error_code=None, error_title=None):
         """Move this outgoing message (and its reminder) forward to ``status``.
 
@@ -269,6 +305,15 @@ class DunningWhatsappMessage(models.Model):
         if not should_apply_status(self.state, status or ""):
             if status == "failed" and self.state in ("delivered", "read"):
                 self._log_late_failure(error_code, error_title)
+            elif (
+                status in ("sent", "delivered")
+                and status_rank(status) < status_rank(self.state)
+                and not self[f"{status}_at"]
+            ):
+                # An earlier status overtaken by a later one (a "delivered"
+                # processed after the "read"): the state stays, its time is
+                # still worth knowing.
+                self.write({f"{status}_at": when})
             return False
         if status == "failed":
             self.write(
@@ -537,6 +582,7 @@ class DunningWhatsappMessage(models.Model):
             self.write(
                 {
                     "state": "failed",
+                    "recipient_number": number,
                     "failed_at": now,
                     "error_code": error.code or 0,
                     "error_title": error.title,
@@ -552,6 +598,7 @@ class DunningWhatsappMessage(models.Model):
             {
                 "wamid": result.wamid,
                 "wa_id": result.wa_id,
+                "recipient_number": number,
                 "state": "sent",
                 "sent_at": now,
             }

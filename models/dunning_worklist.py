@@ -125,6 +125,7 @@ class DunningWorklist(models.Model):
                 partner.whatsapp_number
                 if partner.whatsapp_number
                 and not partner.whatsapp_number_invalid
+                and not partner.whatsapp_undeliverable
                 and not partner.whatsapp_opt_out
                 else False
             )

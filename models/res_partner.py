@@ -108,6 +108,21 @@ class ResPartner(models.Model):
         help="The mobile or phone number is not a valid number: WhatsApp is "
         "never sent to it.",
     )
+    whatsapp_undeliverable_number = fields.Char(
+        string="Number Not on WhatsApp",
+        readonly=True,
+        copy=False,
+        help="The number, in E.164 form, that WhatsApp could not deliver to "
+        "because it is not on WhatsApp (error 131026). Cleared when the number "
+        "changes.",
+    )
+    whatsapp_undeliverable = fields.Boolean(
+        string="Not on WhatsApp",
+        compute="_compute_whatsapp_undeliverable",
+        store=True,
+        help="WhatsApp reported that the customer's number is not on WhatsApp: "
+        "no WhatsApp message is sent to it until the number changes.",
+    )
     dunning_phone_invalid = fields.Boolean(
         string="Wrong Phone Number",
         tracking=True,
@@ -152,6 +167,14 @@ class ResPartner(models.Model):
             # number would reach the same stranger.
             partner.whatsapp_number_invalid = (bool(number) and not e164) or bool(
                 e164 and e164 == partner.dunning_phone_invalid_number
+            )
+
+    @api.depends("whatsapp_number", "whatsapp_undeliverable_number")
+    def _compute_whatsapp_undeliverable(self):
+        for partner in self:
+            partner.whatsapp_undeliverable = bool(
+                partner.whatsapp_undeliverable_number
+                and partner.whatsapp_undeliverable_number == partner.whatsapp_number
             )
 
     def _compute_dunning_level_id(self):
@@ -242,6 +265,15 @@ class ResPartner(models.Model):
             ).write(
                 {"dunning_phone_invalid": False, "dunning_phone_invalid_number": False}
             )
+        if {"phone", "mobile", "country_id"} & set(vals):
+            # A new WhatsApp number may be on WhatsApp: forget the one that was
+            # not, for good (the old number back is not flagged again).
+            self.filtered(
+                lambda p: (
+                    p.whatsapp_undeliverable_number
+                    and p.whatsapp_undeliverable_number != p.whatsapp_number
+                )
+            ).write({"whatsapp_undeliverable_number": False})
         return res
 
     @api.model
@@ -409,7 +441,111 @@ class ResPartner(models.Model):
                 "%(partner)s has no mobile number for WhatsApp.",
                 partner=self.display_name,
             )
+        if self.whatsapp_undeliverable:
+            return _(
+                "WhatsApp reported that %(number)s, the number of %(partner)s, is "
+                "not on WhatsApp: nothing is sent to it until the number changes.",
+                number=self.whatsapp_number,
+                partner=self.display_name,
+            )
         return None
+
+    def _whatsapp_mark_undeliverable(self, number, title=None):
+        """WhatsApp cannot deliver to ``number`` (error 131026, not on
+        WhatsApp): nothing more goes to it while it is this customer's number.
+
+        Only while ``number`` is still the customer's WhatsApp number: a late
+        status about an earlier number says nothing about the new one.
+        """
+        for partner in self.sudo():
+            if not number or number != partner.whatsapp_number:
+                continue
+            if partner.whatsapp_undeliverable_number == number:
+                continue
+            partner.whatsapp_undeliverable_number = number
+            partner._message_log(
+                body=_(
+                    "WhatsApp cannot deliver to %(number)s (error 131026: "
+                    "%(title)s): the number is not on WhatsApp. Nothing is sent "
+                    "to it by WhatsApp until the number changes.",
+                    number=number,
+                    title=title or _("message undeliverable"),
+                )
+            )
+
+    @api.model
+    def _whatsapp_numbers_of(self, wa_id):
+        """The E.164 numbers WhatsApp may mean by ``wa_id`` (none if it is not
+        a phone number): Mexican mobiles come as 521 + 10 digits, stored as +52
+        + 10 digits."""
+        try:
+            return [f"+{c}" for c in wa_id_candidates(from_wa_id(wa_id or ""))]
+        except InvalidPhoneError:
+            return []
+
+    @api.model
+    def _whatsapp_holders(self, wa_id, company=None):
+        """The contacts whose WhatsApp number is ``wa_id``, active ones first."""
+        numbers = self._whatsapp_numbers_of(wa_id)
+        if not numbers:
+            return self.browse()
+        domain = [("whatsapp_number", "in", numbers)]
+        if company:
+            domain.append(("company_id", "in", (False, company.id)))
+        return (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(domain, order="active desc, id")
+        )
+
+    def _whatsapp_change_number(self, old_wa_id, new_wa_id, company=None):
+        """WhatsApp says the customer moved from ``old_wa_id`` to ``new_wa_id``
+        (a ``user_changed_number`` notice): the contacts that had the old
+        number get the new one, in the field that held it, and the customer's
+        chatter says so."""
+        self.ensure_one()
+        customer = self.commercial_partner_id.sudo()
+        try:
+            new_number = from_wa_id(new_wa_id or "")
+        except InvalidPhoneError:
+            customer._message_log(
+                body=_(
+                    "WhatsApp reports that the customer changed number to "
+                    "%(new)s, which is not a valid phone number: the number is "
+                    "not changed.",
+                    new=new_wa_id,
+                )
+            )
+            return
+        old_numbers = set(self._whatsapp_numbers_of(old_wa_id))
+        holders = self._whatsapp_holders(old_wa_id, company).filtered(
+            lambda p: p.commercial_partner_id == customer
+        )
+        for contact in holders:
+            mobile = contact._whatsapp_e164(contact.mobile)
+            name = "mobile" if mobile in old_numbers else "phone"
+            old = contact[name]
+            contact.write({name: new_number})
+            customer._message_log(
+                body=_(
+                    "WhatsApp reports that %(contact)s changed their number: "
+                    "%(field)s %(old)s replaced by %(new)s.",
+                    contact=contact.display_name,
+                    field=contact._fields[name]._description_string(self.env),
+                    old=old,
+                    new=new_number,
+                )
+            )
+
+    def _whatsapp_e164(self, number):
+        """``number`` in E.164 form read with this contact's country, or False."""
+        self.ensure_one()
+        if not number:
+            return False
+        try:
+            return normalize(number, self.country_id.code or None)
+        except InvalidPhoneError:
+            return False
 
     @api.model
     def _whatsapp_find_by_wa_id(self, wa_id, company=None):
@@ -418,18 +554,7 @@ class ResPartner(models.Model):
         WhatsApp reports Mexican mobiles as 521 + 10 digits while the stored
         E.164 number is +52 + 10 digits: every form of the number is tried.
         """
-        try:
-            candidates = wa_id_candidates(from_wa_id(wa_id or ""))
-        except InvalidPhoneError:
-            return self.browse()
-        domain = [("whatsapp_number", "in", [f"+{c}" for c in candidates])]
-        if company:
-            domain.append(("company_id", "in", (False, company.id)))
-        partners = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search(domain, order="active desc, id")
-        )
+        partners = self._whatsapp_holders(wa_id, company)
         # A contact and its company sharing the number: the company is the
         # customer the reminders were about.
         return partners.commercial_partner_id[:1] if partners else partners

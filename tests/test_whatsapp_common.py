@@ -277,6 +277,13 @@ class WhatsAppCommon(DunningCommon):
         )
         self.startPatcher(patch.dict(whatsapp_account._PACERS, clear=True))
 
+    def process_webhook_events(self):
+        """Run the inbox's cron, as the webhook triggers it: the webhook only
+        stores the events; applying them is the cron's, in the background."""
+        self.env.ref(
+            "account_dunning.ir_cron_whatsapp_events"
+        ).sudo().method_direct_trigger()
+
     def queued_whatsapp(self, partner=None):
         """Plan an invoice of ``partner`` due on Tuesday: its WhatsApp reminder."""
         partner = partner or self.wa_customer

@@ -294,6 +294,7 @@ class TestWhatsAppFallbackWebhook(WhatsAppCommon, HttpCase):
             },
         )
         self.assertEqual(response.status_code, 200)
+        self.process_webhook_events()
         self.assertEqual(reminder.state, "failed")
         self.assertEqual(len(reminder.fallback_ids), 1)
         # The level names no email template and the policy has no email level:

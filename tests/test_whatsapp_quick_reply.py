@@ -34,6 +34,7 @@ class TestWhatsAppQuickReply(WhatsAppCommon, HttpCase):
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)}
         response = self.url_open(URL, data=raw, headers=headers)
         self.assertEqual(response.status_code, 200)
+        self.process_webhook_events()
 
     def patched_hook(self):
         """Replace the hook; each call is recorded as plain values (the records

@@ -74,6 +74,8 @@ class TestWhatsAppSandbox(WhatsAppCommon, HttpCase):
             if len(self.sandbox.webhooks.delivered) >= count:
                 break
             time.sleep(0.05)
+        # The webhook stored the events; the inbox's cron applies them.
+        self.process_webhook_events()
         return self.sandbox.webhooks.delivered
 
     def send(self, reminder):

@@ -32,14 +32,19 @@ def long_id(prefix, length=3072, seed=0):
 
 @tagged("post_install", "-at_install")
 class TestWhatsAppWebhook(WhatsAppCommon, HttpCase):
-    def post(self, body, signature=True, raw=None):
+    def post(self, body, signature=True, raw=None, process=True):
+        """Post ``body`` to the webhook; then, unless ``process`` is False, run
+        the inbox's cron as the webhook triggers it."""
         raw = raw or json.dumps(body, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
         if signature is True:
             headers["X-Hub-Signature-256"] = sign(raw)
         elif signature:
             headers["X-Hub-Signature-256"] = signature
-        return self.url_open(URL, data=raw, headers=headers)
+        response = self.url_open(URL, data=raw, headers=headers)
+        if process and response.status_code == 200:
+            self.process_webhook_events()
+        return response
 
     def events(self):
         return self.env["dunning.whatsapp.event"].sudo().search([])

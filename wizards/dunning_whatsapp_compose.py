@@ -199,6 +199,10 @@ class DunningWhatsappCompose(models.TransientModel):
                     partner=partner.display_name,
                 )
             )
+        if partner.whatsapp_undeliverable:
+            # The reason as reminders and notices give it (consent aside: it
+            # is checked below, with the 24-hour window).
+            raise UserError(partner._whatsapp_unreachable_reason(None, written=True))
         in_window = self._window_open_at(partner, now)
         if self.mode == "text":
             if not in_window:

@@ -15,7 +15,8 @@ do, decided by Meta's ``error.code`` and never by the HTTP status or the text
   a connection lost after sending): never resend; wait for a status webhook
   carrying our ``biz_opaque_callback_data``.
 
-:func:`classify` maps a code (or, without one, an HTTP status) to its class and
+:func:`classify` maps a code (and the HTTP status, and Meta's ``is_transient``
+flag) to its class and
 :func:`error_from_response` reads a Graph API error envelope into an instance.
 """
 
@@ -27,6 +28,7 @@ from .values import as_int, as_str
 
 __all__ = [
     "ACCOUNT_CODES",
+    "NOT_ON_WHATSAPP_CODE",
     "PAIR_RATE_LIMIT_SECONDS",
     "RECIPIENT_RATE_LIMIT_CODE",
     "RETRYABLE_CODES",
@@ -56,6 +58,8 @@ RETRYABLE_CODES = frozenset(
         131001,  # message too long (transient per WHATSAPP.md)
         131002,  # unknown error
         131057,  # account in maintenance mode
+        131016,  # service unavailable: Meta's side is overloaded or down
+        133004,  # server temporarily unavailable
         # Not in WHATSAPP.md's table; Graph API's documented temporary codes:
         2,  # API Service: temporary downtime or overload
         4,  # API Too Many Calls: the app's rate limit
@@ -63,10 +67,13 @@ RETRYABLE_CODES = frozenset(
     }
 )
 RECIPIENT_RATE_LIMIT_CODE = 131056
+# Undeliverable: the number is not on WhatsApp (or cannot receive business
+# messages). Terminal for the message, and a fact about the number.
+NOT_ON_WHATSAPP_CODE = 131026
 TERMINAL_CODES = frozenset(
     {
         131047,  # more than 24 hours since the customer's last message
-        131026,  # undeliverable: not on WhatsApp, old app, terms not accepted
+        NOT_ON_WHATSAPP_CODE,  # undeliverable: not on WhatsApp, old app, terms
         132000,  # template parameter count mismatch
         132001,  # template does not exist (name or language)
         132005,  # translated text too long
@@ -188,25 +195,35 @@ class WebhookPayloadError(ValueError):
     """A webhook body that is not a WhatsApp Business Account envelope."""
 
 
-def classify(code: int | None, http_status: int | None = None) -> type[WhatsAppError]:
+def classify(
+    code: int | None, http_status: int | None = None, *, transient: bool = False
+) -> type[WhatsAppError]:
     """Error class for a Graph API ``error.code`` (and the HTTP status).
 
-    The code decides whenever there is one; unknown codes are terminal for the
-    message (safe: a fallback channel takes over).  Without a code (no Graph
-    envelope: a proxy, a load balancer, an outage page) only the HTTP status is
-    left: 5xx and 429 are transient, 401/403 mean credentials, anything else is
-    terminal.
+    ``transient`` is the envelope's ``is_transient``: Meta saying that the same
+    request may succeed later, whatever the code (the pair rate limit keeps its
+    own class: only that recipient waits).  Otherwise the code decides whenever
+    it is one we know.  An unknown code is terminal for the message (safe: a
+    fallback channel takes over), unless the HTTP status is 5xx: the server
+    failed, not the request.  Without a code (no Graph envelope: a proxy, a load
+    balancer, an outage page) only the HTTP status is left: 5xx and 429 are
+    transient, 401/403 mean credentials, anything else is terminal.
     """
+    if code == RECIPIENT_RATE_LIMIT_CODE:
+        return RecipientRateLimitError
+    if transient:
+        return RetryableError
+    server_failed = http_status is not None and http_status >= 500
     if code is not None:
         if code in RETRYABLE_CODES:
             return RetryableError
-        if code == RECIPIENT_RATE_LIMIT_CODE:
-            return RecipientRateLimitError
         if code in ACCOUNT_CODES or code in _PERMISSION_CODES:
             return AccountError
-        return TerminalError
+        if code in TERMINAL_CODES or not server_failed:
+            return TerminalError
+        return RetryableError
     if http_status is not None:
-        if http_status >= 500 or http_status == 429:
+        if server_failed or http_status == 429:
             return RetryableError
         if http_status in (401, 403):
             return AccountError
@@ -227,7 +244,8 @@ def error_from_response(http_status: int, body: Any) -> WhatsAppError:
         details = as_str(error_data.get("details"))
     message = as_str(envelope.get("message")) or f"Graph API error {code}"
     title = as_str(envelope.get("error_user_title")) or message
-    cls = classify(code, http_status)
+    # Only a JSON true: a string "false" is truthy.
+    cls = classify(code, http_status, transient=envelope.get("is_transient") is True)
     return cls(
         message,
         code=code,

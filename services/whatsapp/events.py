@@ -1,27 +1,36 @@
 """WhatsApp events and what they mean: statuses, customer messages, opt-outs.
 
-:class:`StatusEvent` (a status of one of our messages) and :class:`MessageEvent`
-(a message a customer sent) are what :func:`~.webhook.parse_webhook` yields,
-each with a unique ``event_key`` for at-least-once delivery.  :func:`is_opt_out`
-recognises opt-out keywords and :func:`should_apply_status` keeps statuses
-monotonic (``sent < delivered < read``).
+:class:`StatusEvent` (a status of one of our messages), :class:`MessageEvent`
+(a message a customer sent, or a notice about the customer such as a new
+number) and :class:`UnreadableEvent` (a part of a signed delivery that could
+not be read, kept with the reason) are what :func:`~.webhook.parse_webhook`
+yields, each with a unique ``event_key`` for at-least-once delivery.
+:func:`is_opt_out` recognises opt-out keywords and :func:`should_apply_status`
+keeps statuses monotonic (``sent < delivered < read``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from .errors import WhatsAppError, classify
 
 __all__ = [
+    "CHANGED_NUMBER_TYPES",
+    "NOT_A_CONVERSATION_TYPES",
     "OPT_OUT_KEYWORDS",
     "STATUS_ORDER",
+    "UNSUPPORTED_MESSAGE_CODE",
     "MessageEvent",
     "StatusError",
     "StatusEvent",
+    "UnreadableEvent",
     "WebhookEvent",
     "is_opt_out",
     "should_apply_status",
@@ -30,6 +39,18 @@ __all__ = [
 
 OPT_OUT_KEYWORDS = frozenset({"BAJA", "ALTO", "STOP", "CANCELAR"})
 STATUS_ORDER = ("sent", "delivered", "read")
+# Messages that are not the customer writing to us: a reaction, an edit or a
+# deletion of an earlier message, a notice from WhatsApp (``system``: a new
+# number, a new identity), a type WhatsApp does not support. They neither open
+# the 24-hour customer-service window nor call for a collector's answer.
+NOT_A_CONVERSATION_TYPES = frozenset(
+    {"reaction", "edit", "revoke", "system", "unsupported", "unknown"}
+)
+# "Message type unknown": what a deleted message (and any type the Cloud API
+# does not support) comes with.
+UNSUPPORTED_MESSAGE_CODE = 131051
+# ``system`` notices that the customer's number changed (the older name first).
+CHANGED_NUMBER_TYPES = frozenset({"customer_changed_number", "user_changed_number"})
 
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -43,7 +64,8 @@ def _timestamp_utc(timestamp: int | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class StatusError:
-    """One error of a ``failed`` (or warning) status webhook."""
+    """One error of a ``failed`` (or warning) status webhook, or of a message
+    WhatsApp could not pass on (an ``unsupported`` one)."""
 
     code: int | None
     title: str | None
@@ -99,12 +121,53 @@ class MessageEvent:
     context_wamid: str | None = None
     media_id: str | None = None
     waba_id: str | None = None
+    errors: list[StatusError] = field(default_factory=list, hash=False)
+    system_type: str | None = None
+    new_wa_id: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MessageEvent:
+        """The event stored as :func:`dataclasses.asdict` gave it; keys it does
+        not know are left out, and those missing (an event stored by an earlier
+        version) take their default."""
+        names = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in names}
+        values["errors"] = [
+            StatusError(
+                code=error.get("code"),
+                title=error.get("title"),
+                message=error.get("message"),
+                details=error.get("details"),
+            )
+            for error in values.get("errors") or []
+            if isinstance(error, dict)
+        ]
+        return cls(**values)
 
     @property
     def event_key(self) -> str:
         """Unique key for de-duplication: the message's ``wamid``."""
         return self.wamid
+
+    @property
+    def is_conversation(self) -> bool:
+        """Whether the customer wrote to us (a text, a tap, a file...): what
+        opens the 24-hour window and asks a collector to answer.
+
+        Reactions, edits, deletions (``unsupported`` with error 131051),
+        ``system`` notices and unsupported types are not.
+        """
+        if self.type in NOT_A_CONVERSATION_TYPES:
+            return False
+        return not any(e.code == UNSUPPORTED_MESSAGE_CODE for e in self.errors)
+
+    @property
+    def changed_number_to(self) -> str | None:
+        """The new WhatsApp id of a customer who changed number, else None."""
+        if self.type == "system" and self.system_type in CHANGED_NUMBER_TYPES:
+            return self.new_wa_id
+        return None
 
     @property
     def timestamp_utc(self) -> dt.datetime | None:
@@ -117,7 +180,31 @@ class MessageEvent:
         return is_opt_out(self.text) or is_opt_out(self.button_text)
 
 
-WebhookEvent = MessageEvent | StatusEvent
+@dataclass(frozen=True)
+class UnreadableEvent:
+    """A part of a signed delivery that could not be read (a message without
+    an id, a change without a phone number id, an envelope of another kind).
+
+    Stored with ``reason`` for the managers, so that the rest of the delivery
+    goes on and Meta does not retry it for days. ``phone_number_id`` is None
+    when the part does not say which number it is about.
+    """
+
+    phone_number_id: str | None
+    reason: str
+    raw: Any = field(default=None, repr=False, compare=False, hash=False)
+    waba_id: str | None = None
+
+    @property
+    def event_key(self) -> str:
+        """Unique key for de-duplication: the digest of the part's content, so
+        that Meta's retries of the same delivery are stored once."""
+        text = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"unreadable:{digest}"
+
+
+WebhookEvent = MessageEvent | StatusEvent | UnreadableEvent
 
 
 # --- opt-out and statuses -----------------------------------------------------------

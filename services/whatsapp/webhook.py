@@ -3,7 +3,8 @@
 :func:`verify_signature` checks ``X-Hub-Signature-256`` over the raw bytes
 (:func:`signed_by`: which of several secrets signed them),
 :func:`verify_subscription` answers Meta's GET handshake, and
-:func:`parse_webhook` turns an envelope into the typed events of :mod:`.events`;
+:func:`parse_webhook` turns an envelope into the typed events of :mod:`.events`,
+never refusing a delivery for one part it cannot read;
 :func:`parse_webhook_body` decodes the raw body first, with its nesting bounded.
 Ids are Meta's to size: :func:`key_hash` gives the fixed-size digest to index
 instead.
@@ -19,7 +20,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import WebhookPayloadError
-from .events import MessageEvent, StatusError, StatusEvent, WebhookEvent
+from .events import (
+    MessageEvent,
+    StatusError,
+    StatusEvent,
+    UnreadableEvent,
+    WebhookEvent,
+)
 from .values import as_int, as_str
 
 __all__ = [
@@ -117,24 +124,29 @@ def verify_subscription(params: Mapping[str, Any], verify_token: str) -> str | N
 
 
 def _field(container: dict, key: str, where: str, *, required: bool = False) -> Any:
-    """``container[key]`` as a string, or None; WebhookPayloadError if wrong."""
+    """``container[key]`` as a string, or None.
+
+    A required field missing or not a string makes the element unreadable
+    (WebhookPayloadError); an optional one of another shape is left out.
+    """
     value = container.get(key)
-    if value is None or value == "":
-        if required:
-            raise WebhookPayloadError(f"{where}: missing {key!r}")
+    if isinstance(value, str) and value:
+        return value
+    if not required:
         return None
-    if not isinstance(value, str):
-        raise WebhookPayloadError(f"{where}: {key!r} must be a string")
-    return value
+    if value is None or value == "":
+        raise WebhookPayloadError(f"{where}: missing {key!r}")
+    raise WebhookPayloadError(f"{where}: {key!r} must be a string")
 
 
 def _object(value: Any, where: str, *, required: bool = True) -> dict:
-    """A JSON object (dict) or WebhookPayloadError; {} when optional and absent."""
-    if value is None and not required:
+    """A JSON object (dict); WebhookPayloadError when required and it is not
+    one; {} when optional and absent or of another shape."""
+    if isinstance(value, dict):
+        return value
+    if not required:
         return {}
-    if not isinstance(value, dict):
-        raise WebhookPayloadError(f"{where} must be an object")
-    return value
+    raise WebhookPayloadError(f"{where} must be an object")
 
 
 def _array(value: Any, where: str, *, required: bool = True) -> list:
@@ -146,15 +158,30 @@ def _array(value: Any, where: str, *, required: bool = True) -> list:
     return value
 
 
-def _timestamp(container: dict, where: str) -> int | None:
-    """Unix timestamp (a digit string in Meta's payloads) or None if absent."""
-    value = container.get("timestamp")
-    if value is None:
-        return None
-    number = as_int(value)
-    if number is None or number < 0:
-        raise WebhookPayloadError(f"{where}: invalid timestamp {value!r}")
-    return number
+def _timestamp(container: dict) -> int | None:
+    """Unix timestamp (a digit string in Meta's payloads); None when absent or
+    not one (the event is still applied, at the time it is processed)."""
+    number = as_int(container.get("timestamp"))
+    return number if number is not None and number >= 0 else None
+
+
+def _errors(value: Any) -> list[StatusError]:
+    """The ``errors`` of a status or a message, skipping what is not an error."""
+    errors = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        error_data = item.get("error_data")
+        details = error_data.get("details") if isinstance(error_data, dict) else None
+        errors.append(
+            StatusError(
+                code=as_int(item.get("code")),
+                title=as_str(item.get("title")),
+                message=as_str(item.get("message")),
+                details=as_str(details),
+            )
+        )
+    return errors
 
 
 def _find_contact(contacts: list, from_wa_id: str | None, user_id: str | None) -> dict:
@@ -168,27 +195,13 @@ def _find_contact(contacts: list, from_wa_id: str | None, user_id: str | None) -
     return entries[0] if len(entries) == 1 else {}
 
 
-def _parse_message(
-    message: Any, contacts: list, phone_number_id: str, waba_id: str | None
-) -> MessageEvent:
-    """MessageEvent from one ``value.messages[]`` element."""
-    where = "message"
-    message = _object(message, where)
-    wamid = _field(message, "id", where, required=True)
-    where = f"message {wamid}"
-    kind = _field(message, "type", where, required=True)
-    from_wa_id = _field(message, "from", where)
-    user_id = _field(message, "from_user_id", where)
-    contact = _find_contact(contacts, from_wa_id, user_id)
-    from_wa_id = from_wa_id or as_str(contact.get("wa_id"))
-    user_id = user_id or as_str(contact.get("user_id"))
-    if not from_wa_id and not user_id:
-        raise WebhookPayloadError(f"{where}: no sender (neither wa_id nor user_id)")
-    profile = contact.get("profile")
-    profile_name = as_str(profile.get("name")) if isinstance(profile, dict) else None
-    context = _object(message.get("context"), f"{where} context", required=False)
-    values: dict[str, Any] = {"context_wamid": as_str(context.get("id"))}
-    body = _object(message.get(kind), f"{where} {kind}", required=False)
+def _message_values(kind: str, body: dict, where: str) -> dict[str, Any]:
+    """What a message of type ``kind`` says, read from its ``body`` object.
+
+    Only what is read is kept; anything of an unexpected shape (a contact card's
+    list, a location's numbers) is left in ``raw`` and never refuses the message.
+    """
+    values: dict[str, Any] = {}
     if kind == "text":
         values["text"] = _field(body, "body", f"{where} text")
     elif kind == "button":
@@ -206,15 +219,57 @@ def _parse_message(
     elif kind == "reaction":
         values["text"] = _field(body, "emoji", f"{where} reaction")
         values["context_wamid"] = _field(body, "message_id", f"{where} reaction")
+    elif kind == "edit":
+        values["context_wamid"] = _field(body, "original_message_id", where)
+        edited = _object(body.get("message"), where, required=False)
+        text = _object(edited.get("text"), where, required=False)
+        values["text"] = _field(text, "body", where)
+    elif kind == "system":
+        values["text"] = _field(body, "body", f"{where} system")
+        values["system_type"] = _field(body, "type", f"{where} system")
+        # ``new_wa_id`` today; ``wa_id`` in the older customer_changed_number.
+        values["new_wa_id"] = _field(body, "new_wa_id", where) or _field(
+            body, "wa_id", where
+        )
+    return values
+
+
+def _parse_message(
+    message: Any, contacts: list, phone_number_id: str, waba_id: str | None
+) -> MessageEvent:
+    """MessageEvent from one ``value.messages[]`` element.
+
+    WebhookPayloadError when what identifies it is missing: its id, its type,
+    its sender (neither a phone number nor a user id).
+    """
+    where = "message"
+    message = _object(message, where)
+    wamid = _field(message, "id", where, required=True)
+    where = f"message {wamid}"
+    kind = _field(message, "type", where, required=True)
+    from_wa_id = _field(message, "from", where)
+    user_id = _field(message, "from_user_id", where)
+    contact = _find_contact(contacts, from_wa_id, user_id)
+    from_wa_id = from_wa_id or as_str(contact.get("wa_id"))
+    user_id = user_id or as_str(contact.get("user_id"))
+    if not from_wa_id and not user_id:
+        raise WebhookPayloadError(f"{where}: no sender (neither wa_id nor user_id)")
+    profile = contact.get("profile")
+    profile_name = as_str(profile.get("name")) if isinstance(profile, dict) else None
+    context = _object(message.get("context"), where, required=False)
+    values: dict[str, Any] = {"context_wamid": as_str(context.get("id"))}
+    body = _object(message.get(kind), where, required=False)
+    values.update(_message_values(kind, body, where))
     return MessageEvent(
         phone_number_id=phone_number_id,
         wamid=wamid,
         from_wa_id=from_wa_id,
         user_id=user_id,
         profile_name=profile_name,
-        timestamp=_timestamp(message, where),
+        timestamp=_timestamp(message),
         type=kind,
         waba_id=waba_id,
+        errors=_errors(message.get("errors")),
         raw=message,
         **values,
     )
@@ -223,73 +278,108 @@ def _parse_message(
 def _parse_status(
     status: Any, phone_number_id: str, waba_id: str | None
 ) -> StatusEvent:
-    """StatusEvent from one ``value.statuses[]`` element."""
+    """StatusEvent from one ``value.statuses[]`` element.
+
+    WebhookPayloadError when its message id or its status is missing.
+    """
     where = "status"
     status = _object(status, where)
     wamid = _field(status, "id", where, required=True)
     where = f"status of {wamid}"
     name = _field(status, "status", where, required=True).lower()
-    errors = []
-    for item in _array(status.get("errors"), f"{where} errors", required=False):
-        item = _object(item, f"{where} error")
-        error_data = item.get("error_data")
-        details = error_data.get("details") if isinstance(error_data, dict) else None
-        errors.append(
-            StatusError(
-                code=as_int(item.get("code")),
-                title=as_str(item.get("title")),
-                message=as_str(item.get("message")),
-                details=as_str(details),
-            )
-        )
     return StatusEvent(
         phone_number_id=phone_number_id,
         wamid=wamid,
         status=name,
-        timestamp=_timestamp(status, where),
+        timestamp=_timestamp(status),
         recipient_id=_field(status, "recipient_id", where),
         callback_data=_field(status, "biz_opaque_callback_data", where),
-        errors=errors,
+        errors=_errors(status.get("errors")),
         recipient_user_id=_field(status, "recipient_user_id", where),
         waba_id=waba_id,
         raw=status,
     )
 
 
-def parse_webhook(payload: dict) -> list[WebhookEvent]:
+def _parse_value(
+    value: dict, phone_number_id: str, waba_id: str | None
+) -> list[WebhookEvent]:
+    """The events of one ``messages`` change value, each element on its own:
+    one that cannot be read is an :class:`UnreadableEvent`, the others go on."""
+    events: list[WebhookEvent] = []
+    contacts = value.get("contacts")
+    contacts = contacts if isinstance(contacts, list) else []
+
+    def message(item):
+        return _parse_message(item, contacts, phone_number_id, waba_id)
+
+    def status(item):
+        return _parse_status(item, phone_number_id, waba_id)
+
+    for key, parse in (("messages", message), ("statuses", status)):
+        items = value.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            reason = f"{key} must be an array"
+            events.append(UnreadableEvent(phone_number_id, reason, items, waba_id))
+            continue
+        for item in items:
+            try:
+                events.append(parse(item))
+            except WebhookPayloadError as error:
+                events.append(
+                    UnreadableEvent(phone_number_id, str(error), item, waba_id)
+                )
+    return events
+
+
+def _parse_change(change: Any, waba_id: str | None) -> list[WebhookEvent]:
+    """The events of one ``entry.changes[]`` element (none but ``messages``)."""
+    change = _object(change, "change")
+    if change.get("field") != "messages":
+        return []
+    value = _object(change.get("value"), "change value")
+    metadata = _object(value.get("metadata"), "value metadata")
+    phone_number_id = _field(metadata, "phone_number_id", "metadata", required=True)
+    return _parse_value(value, phone_number_id, waba_id)
+
+
+def parse_webhook(payload: Any) -> list[WebhookEvent]:
     """Typed events of a webhook body (already JSON-decoded), in payload order.
 
     Changes whose ``field`` is not ``messages`` (template status updates,
     account alerts...) are skipped.  Each event carries the
-    ``metadata.phone_number_id`` to route it to an account.  Raises
-    WebhookPayloadError when the body is not a WhatsApp Business Account
-    envelope or an element lacks what identifies it (ids, status, sender).
+    ``metadata.phone_number_id`` to route it to an account.  Never raises on
+    the content: each part that cannot be read (not a WhatsApp Business Account
+    envelope, a change without its phone number id, a message without an id or
+    a sender...) is an :class:`UnreadableEvent` with the reason, in its place,
+    and the other parts are read as usual.
     """
-    root = _object(payload, "webhook payload")
-    if root.get("object") != "whatsapp_business_account":
-        raise WebhookPayloadError(
-            f"not a WhatsApp Business Account webhook (object={root.get('object')!r})"
+    if not isinstance(payload, dict):
+        return [UnreadableEvent(None, "webhook payload must be an object", payload)]
+    if payload.get("object") != "whatsapp_business_account":
+        reason = (
+            "not a WhatsApp Business Account webhook "
+            f"(object={payload.get('object')!r})"
         )
+        return [UnreadableEvent(None, reason, payload)]
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        return [UnreadableEvent(None, "entry must be an array", payload)]
     events: list[WebhookEvent] = []
-    for entry in _array(root.get("entry"), "entry"):
-        entry = _object(entry, "entry[]")
-        waba_id = _field(entry, "id", "entry")
-        for change in _array(entry.get("changes"), "entry changes"):
-            change = _object(change, "change")
-            if change.get("field") != "messages":
-                continue
-            value = _object(change.get("value"), "change value")
-            metadata = _object(value.get("metadata"), "value metadata")
-            phone_number_id = _field(
-                metadata, "phone_number_id", "metadata", required=True
-            )
-            contacts = _array(value.get("contacts"), "value contacts", required=False)
-            for message in _array(value.get("messages"), "messages", required=False):
-                events.append(
-                    _parse_message(message, contacts, phone_number_id, waba_id)
-                )
-            for status in _array(value.get("statuses"), "statuses", required=False):
-                events.append(_parse_status(status, phone_number_id, waba_id))
+    for entry in entries:
+        waba_id = as_str(entry.get("id")) if isinstance(entry, dict) else None
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            reason = "entry must be an object with an array of changes"
+            events.append(UnreadableEvent(None, reason, entry, waba_id))
+            continue
+        for change in changes:
+            try:
+                events.extend(_parse_change(change, waba_id))
+            except WebhookPayloadError as error:
+                events.append(UnreadableEvent(None, str(error), change, waba_id))
     return events
 
 
@@ -332,7 +422,8 @@ def load_webhook_body(raw_body: bytes, max_depth: int = MAX_WEBHOOK_DEPTH) -> An
 
 def parse_webhook_body(raw_body: bytes) -> list[WebhookEvent]:
     """Typed events of a raw webhook body: :func:`load_webhook_body`, then
-    :func:`parse_webhook`.  Raises WebhookPayloadError."""
+    :func:`parse_webhook`.  Raises WebhookPayloadError only when the bytes are
+    not bounded JSON."""
     return parse_webhook(load_webhook_body(raw_body))
 
 

@@ -38,6 +38,8 @@ CODE_CLASSES = [
     (131001, RetryableError),
     (131002, RetryableError),
     (131057, RetryableError),
+    (131016, RetryableError),
+    (133004, RetryableError),
     (131056, RecipientRateLimitError),
     (131047, TerminalError),
     (131026, TerminalError),
@@ -60,17 +62,37 @@ CODE_CLASSES = [
     (299, AccountError),
     (368, AccountError),
     (131031, AccountError),
-    (999999, TerminalError),  # unknown: terminal for the message
-    (300, TerminalError),
 ]
+# Codes we do not know: terminal for the message, unless the server failed.
+UNKNOWN_CODES = [999999, 300, 1]
 
 
 @pytest.mark.parametrize(("code", "expected"), CODE_CLASSES)
 def test_classify_by_code(code, expected):
-    """The code decides, whatever the HTTP status."""
+    """A code we know decides, whatever the HTTP status."""
     assert classify(code, None) is expected
     assert classify(code, 400) is expected
     assert classify(code, 500) is expected
+
+
+@pytest.mark.parametrize("code", UNKNOWN_CODES)
+def test_unknown_code_is_terminal_unless_the_server_failed(code):
+    """An unknown code with HTTP 5xx is Meta's failure, not the request's."""
+    assert classify(code, None) is TerminalError
+    assert classify(code, 400) is TerminalError
+    assert classify(code, 500) is RetryableError
+    assert classify(code, 503) is RetryableError
+
+
+@pytest.mark.parametrize("code", [None, 131026, 132000, 999999, 131000])
+def test_is_transient_retries_whatever_the_code(code):
+    """Meta's ``is_transient: true`` says the same request may succeed later."""
+    assert classify(code, 400, transient=True) is RetryableError
+
+
+def test_is_transient_keeps_the_pair_rate_limit_apart():
+    """131056 waits for that recipient only, transient or not."""
+    assert classify(131056, 400, transient=True) is RecipientRateLimitError
 
 
 @pytest.mark.parametrize(
@@ -130,6 +152,63 @@ def test_error_envelopes_raise_their_class(graph, client, code, expected):
     )
     assert TOKEN not in str(error)
     assert len(graph.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "envelope", "expected"),
+    [
+        (503, {"message": "Service unavailable", "code": 131016}, RetryableError),
+        (500, {"message": "Temporarily unavailable", "code": 133004}, RetryableError),
+        (
+            400,
+            {"message": "Undeliverable", "code": 131026, "is_transient": True},
+            RetryableError,
+        ),
+        (
+            400,
+            {"message": "Undeliverable", "code": 131026, "is_transient": "true"},
+            TerminalError,
+        ),
+        (500, {"message": "An unknown error occurred", "code": 1}, RetryableError),
+    ],
+)
+def test_transient_errors_over_http_are_retryable(
+    graph, client, status, envelope, expected
+):
+    """131016, 133004, ``is_transient: true`` (a JSON true, not a string) and an
+    unknown code with HTTP 5xx are retried, not failed at once; the details of
+    ``error_data`` come along when they are a plain string."""
+    body = {
+        "error": envelope
+        | {
+            "type": "OAuthException",
+            "error_data": {"messaging_product": "whatsapp", "details": "Try later"},
+            "fbtrace_id": "AbC",
+        }
+    }
+    graph.reply(status, body)
+    with pytest.raises(expected) as info:
+        send_reminder(client)
+    assert info.value.code == envelope["code"]
+    assert info.value.details == "Try later"
+    assert str(info.value).startswith(f"(#{envelope['code']}) {envelope['message']}")
+
+
+@pytest.mark.parametrize("details", [{"reason": "x"}, ["x"], 42, "", None])
+def test_error_data_details_kept_only_when_a_plain_string(graph, client, details):
+    """Details of any other shape are left out, never raised on."""
+    body = {
+        "error": {
+            "message": "Service unavailable",
+            "code": 131016,
+            "error_data": {"details": details},
+        }
+    }
+    graph.reply(503, body)
+    with pytest.raises(RetryableError) as info:
+        send_reminder(client)
+    assert info.value.details is None
+    assert str(info.value) == "(#131016) Service unavailable [HTTP 503]"
 
 
 def test_the_code_wins_over_the_http_status(graph, client):

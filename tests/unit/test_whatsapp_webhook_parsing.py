@@ -20,6 +20,7 @@ from services.whatsapp.events import (  # noqa: E402
     MessageEvent,
     StatusError,
     StatusEvent,
+    UnreadableEvent,
 )
 from services.whatsapp.webhook import (  # noqa: E402
     MAX_WEBHOOK_DEPTH,
@@ -362,24 +363,183 @@ MESSAGE = [*VALUE, "messages", 0]
         _without(["entry", 0, "changes", 0], "value"),
         _without(VALUE, "metadata"),
         _without([*VALUE, "metadata"], "phone_number_id"),
-        _with(VALUE, "messages", {"id": "x"}),
-        _with(VALUE, "statuses", "sent"),
-        _with([*VALUE, "messages"], 0, "x"),
-        _without(MESSAGE, "id"),
-        _without(MESSAGE, "type"),
-        _with(MESSAGE, "id", 123),
-        _with(MESSAGE, "timestamp", "yesterday"),
-        _with(MESSAGE, "text", "BAJA"),
-        NO_SENDER,
-        envelope({"statuses": [{"status": "sent"}]}),
-        envelope({"statuses": [{"id": "w"}]}),
-        envelope({"statuses": [{"id": "w", "status": "failed", "errors": "x"}]}),
     ],
 )
-def test_malformed_payloads(payload):
-    """Anything that is not a WhatsApp Business Account envelope is refused."""
-    with pytest.raises(WebhookPayloadError):
-        parse_webhook(payload)
+def test_unreadable_envelopes(payload):
+    """What does not say which number it is about is one unreadable event,
+    never an exception: the delivery is acknowledged and the reason kept."""
+    [event] = parse_webhook(payload)
+    assert isinstance(event, UnreadableEvent)
+    assert event.phone_number_id is None
+    assert event.reason
+    assert event.event_key.startswith("unreadable:")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (_with(VALUE, "messages", {"id": "x"}), "messages must be an array"),
+        (_with(VALUE, "statuses", "sent"), "statuses must be an array"),
+        (_with([*VALUE, "messages"], 0, "x"), "message must be an object"),
+        (_without(MESSAGE, "id"), "missing 'id'"),
+        (_without(MESSAGE, "type"), "missing 'type'"),
+        (_with(MESSAGE, "id", 123), "'id' must be a string"),
+        (NO_SENDER, "no sender"),
+        (envelope({"statuses": [{"status": "sent"}]}), "missing 'id'"),
+        (envelope({"statuses": [{"id": "w"}]}), "missing 'status'"),
+    ],
+)
+def test_unreadable_elements_keep_their_number_and_reason(payload, reason):
+    """An element without what identifies it is unreadable, with the number
+    it came to (to be stored for that account) and the reason; the rest of
+    the value is read."""
+    events = parse_webhook(payload)
+    [event] = [e for e in events if isinstance(e, UnreadableEvent)]
+    assert isinstance(event, UnreadableEvent)
+    assert event.phone_number_id == PHONE_NUMBER_ID
+    assert reason in event.reason
+    assert event.waba_id == WABA_ID
+
+
+def test_contact_card_does_not_refuse_the_statuses_next_to_it():
+    """A message of a shape we do not read (a contact card: ``contacts`` is a
+    list) is still a message; the statuses of the same delivery are read, and
+    one element without an id is the only part left out."""
+    card = {
+        "from": "5215512345678",
+        "id": "wamid.CARD",
+        "timestamp": "1750857384",
+        "type": "contacts",
+        "contacts": [{"name": {"formatted_name": "Ana"}, "phones": []}],
+    }
+    payload = envelope(
+        {
+            "contacts": [CONTACT],
+            "messages": [card, {"type": "text", "from": "5215512345678"}],
+            "statuses": [{"id": WAMID, "status": "read", "timestamp": "1750857390"}],
+        }
+    )
+    message, unreadable, status = parse_webhook(payload)
+    assert (message.wamid, message.type, message.text) == (
+        "wamid.CARD",
+        "contacts",
+        None,
+    )
+    assert message.raw["contacts"] == card["contacts"]
+    assert isinstance(unreadable, UnreadableEvent)
+    assert "missing 'id'" in unreadable.reason
+    assert (status.wamid, status.status) == (WAMID, "read")
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "value"),
+    [
+        (MESSAGE, "timestamp", "yesterday"),
+        (MESSAGE, "text", "BAJA"),
+        (MESSAGE, "context", ["wamid.OUT1"]),
+        (MESSAGE, "errors", "x"),
+    ],
+)
+def test_odd_optional_parts_are_left_out(path, key, value):
+    """An optional part of another shape is left out of the event, the
+    message itself is read."""
+    [event] = parse_webhook(_with(path, key, value))
+    assert isinstance(event, MessageEvent)
+    assert event.wamid == "wamid.IN1"
+
+
+def test_odd_status_errors_are_left_out():
+    payload = envelope(
+        {"statuses": [{"id": "w", "status": "failed", "errors": ["x", {"code": 1}]}]}
+    )
+    [event] = parse_webhook(payload)
+    assert event.errors == [StatusError(1, None)]
+
+
+def test_unreadable_event_key_is_the_digest_of_its_content():
+    """Meta retries the same delivery: the same part, the same key."""
+    first = parse_webhook(_without(MESSAGE, "id"))[0]
+    again = parse_webhook(_without(MESSAGE, "id"))[0]
+    other = parse_webhook(_with(MESSAGE, "id", 123))[0]
+    assert first.event_key == again.event_key != other.event_key
+
+
+def test_reaction_edit_deletion_and_system_are_not_a_conversation():
+    """Only what the customer writes to us opens the 24-hour window."""
+    base = {"from": "5215512345678", "timestamp": "1750857384"}
+    messages = [
+        base | {"id": "wamid.T", "type": "text", "text": {"body": "Hola"}},
+        base
+        | {
+            "id": "wamid.R",
+            "type": "reaction",
+            "reaction": {"message_id": "wamid.OUT1", "emoji": "👍"},
+        },
+        base
+        | {
+            "id": "wamid.E",
+            "type": "edit",
+            "edit": {
+                "original_message_id": "wamid.T",
+                "message": {"type": "text", "text": {"body": "Hola!"}},
+            },
+        },
+        base
+        | {
+            "id": "wamid.D",
+            "type": "unsupported",
+            "errors": [
+                {
+                    "code": 131051,
+                    "title": "Message type unknown",
+                    "error_data": {"details": "Message type is not supported"},
+                }
+            ],
+        },
+        base
+        | {
+            "id": "wamid.S",
+            "type": "system",
+            "system": {
+                "body": "María changed from 5215512345678 to 5215587654321",
+                "new_wa_id": "5215587654321",
+                "type": "user_changed_number",
+            },
+        },
+        base | {"id": "wamid.X", "type": "text", "errors": [{"code": 131051}]},
+    ]
+    events = parse_webhook(envelope({"contacts": [CONTACT], "messages": messages}))
+    assert [e.is_conversation for e in events] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    _text, _reaction, edit, deletion, system, _x = events
+    assert (edit.context_wamid, edit.text) == ("wamid.T", "Hola!")
+    assert deletion.errors[0].code == 131051
+    assert deletion.errors[0].details == "Message type is not supported"
+    assert system.changed_number_to == "5215587654321"
+    assert system.system_type == "user_changed_number"
+    assert [e.changed_number_to for e in events if e is not system] == [None] * 5
+
+
+def test_older_customer_changed_number_gives_the_new_number():
+    payload = inbound(
+        {
+            "type": "system",
+            "system": {
+                "body": "changed",
+                "wa_id": "5215587654321",
+                "type": "customer_changed_number",
+            },
+        }
+    )
+    [event] = parse_webhook(payload)
+    assert event.changed_number_to == "5215587654321"
+    assert not event.is_conversation
 
 
 @pytest.mark.parametrize(
