@@ -34,7 +34,7 @@ class DunningReminderNotice(models.Model):
         "agreement, the thanks after a payment, a message a collector wrote.",
     )
     chat_body = fields.Text(
-        string="Message",
+        string="Text Written",
         readonly=True,
         help="The text a collector wrote, sent as it is (a reply within 24 hours "
         "of the customer's last message); a template otherwise.",

@@ -343,7 +343,7 @@ class DunningWhatsappMessage(models.Model):
         values = {"state": status, f"{status}_at": when}
         self.write(values)
         reminder = self.reminder_id
-        if reminder._is_notice():
+        if reminder and reminder._is_notice():
             reminder._notice_on_sent(when)
         if reminder and STATUS_RANK[status] > STATUS_RANK.get(reminder.state, 0):
             if reminder.state in STATUS_RANK:

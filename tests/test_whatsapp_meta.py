@@ -382,6 +382,7 @@ class TestWhatsAppMetaSend(WhatsAppMetaCommon):
         form = self.compose()
         form.body = "Hola"
         form.save().action_send()
+        self.dispatch()
         self.assertTrue(self.wa_customer.whatsapp_undeliverable)
 
     def test_a_new_number_clears_the_flag_for_good(self):
