@@ -184,8 +184,12 @@ def create_templates(env, partner_id, today):
     return moves
 
 
-def clone_invoices(env, templates, partner_ids, count, today):
-    """Insert ``count`` clones of ``templates`` in bulk; return the new move ids."""
+def clone_invoices(env, templates, partner_ids, count, today, per_partner=None):
+    """Insert ``count`` clones of ``templates`` in bulk; return the new move ids.
+
+    Customers are drawn by a hash of the invoice number, or, with
+    ``per_partner``, given exactly that many consecutive invoices each.
+    """
     cr = env.cr
     env.flush_all()
     move_base = _reserve_ids(cr, "account_move", count)
@@ -199,8 +203,7 @@ def clone_invoices(env, templates, partner_ids, count, today):
                    %(move_base)s + g AS move_id,
                    (%(templates)s::int[])[1 + mod(g, %(k)s)] AS template_id,
                    1 + mod(abs(hashint4(g * 3 + 1)), %(max_factor)s) AS factor,
-                   (%(partners)s::int[])[1 + mod(abs(hashint4(g)), %(p)s)]
-                       AS partner_id,
+                   (%(partners)s::int[])[%(partner_index)s] AS partner_id,
                    %(today)s::date + %(ahead)s
                        - mod(abs(hashint4(g * 7 + 3)), %(span)s) AS date_due,
                    %(prefix)s || lpad(g::text, 7, '0') AS name
@@ -211,7 +214,9 @@ def clone_invoices(env, templates, partner_ids, count, today):
             k=len(templates),
             max_factor=MAX_FACTOR,
             partners=partner_ids,
-            p=len(partner_ids),
+            partner_index=SQL("1 + mod(abs(hashint4(g)), %s)", len(partner_ids))
+            if not per_partner
+            else SQL("1 + mod((g - 1) / %s, %s)", per_partner, len(partner_ids)),
             today=today,
             ahead=DUE_AHEAD_DAYS,
             span=DUE_AHEAD_DAYS + DUE_BACK_DAYS + 1,
@@ -445,8 +450,12 @@ def check_consistency(env, move_ids, sample=60):
     assert not diff, f"generated data differs from the ORM's own computation: {diff}"
 
 
-def generate(env, count, partner_count, today):
-    """Create the partners and ``count`` invoices; return timings and counts."""
+def generate(env, count, partner_count, today, per_partner=None):
+    """Create the partners and ``count`` invoices; return timings and counts.
+
+    ``per_partner``: each customer gets exactly that many invoices (the
+    dispatch benchmark's reminders listing N invoices), instead of a hash's draw.
+    """
     timings = {}
     start = time.perf_counter()
     partner_ids = create_partners(env, partner_count)
@@ -457,7 +466,7 @@ def generate(env, count, partner_count, today):
     timings["templates_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    move_ids = clone_invoices(env, templates, partner_ids, count, today)
+    move_ids = clone_invoices(env, templates, partner_ids, count, today, per_partner)
     delete_templates(env, templates)
     timings["clone_s"] = time.perf_counter() - start
 

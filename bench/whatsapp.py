@@ -54,8 +54,9 @@ SOURCES = (
 class LoopbackServer:
     """scripts/whatsapp_sandbox.py in benchmark mode, in a process of its own."""
 
-    def __init__(self, port):
+    def __init__(self, port, latency_ms=0):
         self.port = port
+        self.latency_ms = latency_ms
         self.url = f"http://127.0.0.1:{port}"
         self.process = None
 
@@ -70,6 +71,8 @@ class LoopbackServer:
                 "--no-save",
                 "--fail-suffix",
                 "",
+                "--latency-ms",
+                str(self.latency_ms),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -101,11 +104,17 @@ def max_in_window(instants, window=1.0):
     return best
 
 
-def setup(env, count, today, base_url):
-    """Customers, invoices, the account, template and policy; plan the reminders."""
+def setup(env, count, today, base_url, per_partner=None):
+    """Customers, invoices, the account, template and policy; plan the reminders.
+
+    ``per_partner``: invoices per customer exactly (generate.py), instead of
+    ``count`` invoices drawn over ``count`` customers.
+    """
     from generate import generate
 
-    generated = generate(env, count, count, today)
+    generated = generate(
+        env, count * (per_partner or 1), count, today, per_partner=per_partner
+    )
     company = env.company
     account = env["dunning.whatsapp.account"].create(
         {

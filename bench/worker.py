@@ -6,6 +6,10 @@
                                     [--tracemalloc] [--profile PATH]
     python bench/worker.py whatsapp -c CONF -d DB --size N --rate R --rate-count M \
         --port P --today D --out F
+    python bench/worker.py dispatch-setup -c CONF -d DB --channel C --size N \
+        [--pdf-kb K] --today D --out F
+    python bench/worker.py dispatch-run -c CONF -d DB --channel C --ready R --go G \
+        [--timeout S] --today D --out F
 
 A process per measurement gives each engine the same start (a fresh registry, no
 cache left by the other engine) and a clean resident-memory high-water mark.
@@ -313,9 +317,42 @@ def cmd_whatsapp(args):
     return result
 
 
+def cmd_dispatch_setup(args):
+    from dispatch import setup
+
+    from odoo import SUPERUSER_ID, api
+
+    registry, load_s = _odoo_env(args.config, args.database)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        start = time.perf_counter()
+        result = setup(
+            env, args.channel, args.size, date.fromisoformat(args.today), args.pdf_kb
+        )
+        result["seconds"] = time.perf_counter() - start
+        cr.commit()
+    result["registry_load_s"] = load_s
+    return result
+
+
+def cmd_dispatch_run(args):
+    from dispatch import run_worker
+
+    registry, load_s = _odoo_env(args.config, args.database)
+    result = run_worker(
+        registry, args.channel, args.ready, args.go, args.timeout, QueryMeter
+    )
+    result["registry_load_s"] = load_s
+    result["code_fingerprint"] = _code_fingerprint()
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("generate", "measure", "whatsapp"))
+    parser.add_argument(
+        "command",
+        choices=("generate", "measure", "whatsapp", "dispatch-setup", "dispatch-run"),
+    )
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument("--today", required=True)
@@ -328,11 +365,20 @@ def main(argv=None):
     parser.add_argument("--rate", type=int, help="whatsapp: the paced rate (N/s)")
     parser.add_argument("--rate-count", type=int, help="whatsapp: messages paced")
     parser.add_argument("--port", type=int, help="whatsapp: loopback server port")
+    parser.add_argument("--channel", help="dispatch: whatsapp, email, email_pdf...")
+    parser.add_argument("--pdf-kb", type=int, default=50, help="dispatch: PDF size")
+    parser.add_argument("--ready", help="dispatch-run: file to create when ready")
+    parser.add_argument("--go", help="dispatch-run: start when this file exists")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="dispatch-run: give up after (s)"
+    )
     args = parser.parse_args(argv)
     commands = {
         "generate": cmd_generate,
         "measure": cmd_measure,
         "whatsapp": cmd_whatsapp,
+        "dispatch-setup": cmd_dispatch_setup,
+        "dispatch-run": cmd_dispatch_run,
     }
     result = commands[args.command](args)
     with open(args.out, "w") as out:

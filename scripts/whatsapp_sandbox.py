@@ -26,7 +26,9 @@ server is not up yet) are retried until it answers.
 
 ``--no-webhooks --no-save`` turns it into the benchmark's loopback server:
 ``GET /_sandbox/received`` returns the receive instant (``time.monotonic()`` of
-this process) of every message.
+this process) of every message. ``--latency-ms`` holds each Graph API answer
+that long, like Meta's servers over the internet; each connection has a thread
+of its own, so concurrent requests wait side by side, not one after the other.
 """
 
 # A command-line tool: it prints what it receives and sends.
@@ -363,6 +365,7 @@ class Sandbox:
         fail_suffix=FAIL_SUFFIX,
         status_delay=3.0,
         templates=None,
+        latency=0.0,
     ):
         self.folder = pathlib.Path(folder) if folder else None
         self.phone_number_id = phone_number_id
@@ -371,6 +374,7 @@ class Sandbox:
         self.fail_suffix = fail_suffix
         self.status_delay = status_delay
         self.templates = TEMPLATES if templates is None else templates
+        self.latency = latency  # seconds each Graph API answer is held
         self.received = []  # monotonic receive instants of the accepted messages
         self._lock = threading.Lock()
         self.webhooks = WebhookSender(webhook_url, app_secret) if webhook_url else None
@@ -398,14 +402,18 @@ class Sandbox:
                     with sandbox._lock:
                         received = list(sandbox.received)
                     return self._answer(200, {"received": received})
-                self._answer(*sandbox.handle_get(path, self.headers))
+                answer = sandbox.handle_get(path, self.headers)
+                sandbox.hold(time.monotonic())
+                self._answer(*answer)
 
             def do_POST(self):
                 at = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
-                self._answer(*sandbox.handle_post(path, self.headers, raw, at))
+                answer = sandbox.handle_post(path, self.headers, raw, at)
+                sandbox.hold(at)
+                self._answer(*answer)
 
             def log_message(self, *args):
                 pass
@@ -431,6 +439,13 @@ class Sandbox:
         self.server.server_close()
         if self.webhooks:
             self.webhooks.stop()
+
+    def hold(self, since):
+        """Wait until ``latency`` seconds after ``since`` (the request's arrival)."""
+        if self.latency:
+            remaining = since + self.latency - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
 
     # -- Graph API --------------------------------------------------------------
 
@@ -620,6 +635,13 @@ def main(argv=None):
     parser.add_argument(
         "--status-delay", type=float, default=3.0, help="seconds between statuses"
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="hold each Graph API answer this long (a real provider's latency;"
+        " the benchmark uses 150)",
+    )
     parser.add_argument("--no-webhooks", action="store_true")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
@@ -635,6 +657,7 @@ def main(argv=None):
         app_secret=args.app_secret,
         fail_suffix=args.fail_suffix,
         status_delay=args.status_delay,
+        latency=args.latency_ms / 1000,
     ).start()
     print(f"whatsapp_sandbox: serving the Graph API on {sandbox.url}", flush=True)
     try:
