@@ -10,7 +10,14 @@
     "author": "account_dunning contributors",
     "website": "https://github.com/account-dunning/account_dunning",
     "maintainers": ["account-dunning"],
-    "depends": ["account", "account_payment", "mail", "portal", "phone_validation"],
+    "depends": [
+        "account",
+        "account_payment",
+        "mail",
+        "portal",
+        "phone_validation",
+        "sms",
+    ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/account_dunning_groups.xml",
@@ -22,6 +29,7 @@
         # Before the templates that attach it.
         "report/dunning_payment_plan_report.xml",
         "data/mail_template_promise_data.xml",
+        "data/sms_template_data.xml",
         "data/dunning_policy_data.xml",
         "data/dunning_outcome_data.xml",
         "data/ir_cron_data.xml",
@@ -55,6 +63,7 @@
         "views/res_partner_views.xml",
         "views/dunning_portal_templates.xml",
         "views/res_config_settings_views.xml",
+        "views/dunning_channel_sms_views.xml",
         "views/ir_actions_server_views.xml",
         "views/dunning_menus.xml",
     ],

@@ -34,3 +34,4 @@ from . import test_contact_caps
 from . import test_whatsapp_common
 from . import test_whatsapp_companies
 from . import test_whatsapp_meta
+from . import test_sms_channel
