@@ -33,3 +33,4 @@ from . import test_whatsapp_dispatch_safety
 from . import test_contact_caps
 from . import test_whatsapp_common
 from . import test_whatsapp_companies
+from . import test_letter_channel
