@@ -255,7 +255,6 @@ class DunningReminder(models.Model):
 
     letter_id = fields.Many2one(
         "snailmail.letter",
-        string="Letter",
         readonly=True,
         index="btree_not_null",
         ondelete="set null",
@@ -430,8 +429,8 @@ class DunningReminder(models.Model):
                 reminder._letter_credit_activity(outcome.reason)
 
     def _letter_credit_activity(self, reason):
-        """Tell the collector that the letter waits for snail mail credit,
-        once per reminder."""
+        """Tell the collector that the letter waits for snail mail credit:
+        one open activity per customer, however many letters wait."""
         self.ensure_one()
         summary = _("Letter waiting for snail mail credit")
         partner = self.partner_id.sudo()
