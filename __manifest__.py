@@ -17,6 +17,7 @@
         "portal",
         "phone_validation",
         "sms",
+        "snailmail",
     ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
@@ -35,6 +36,7 @@
         "data/ir_cron_data.xml",
         "data/ir_cron_whatsapp_data.xml",
         "report/dunning_statement_templates.xml",
+        "report/dunning_reminder_letter_report.xml",
         "views/dunning_whatsapp_account_views.xml",
         "views/dunning_whatsapp_template_views.xml",
         "views/dunning_whatsapp_message_views.xml",
@@ -45,6 +47,7 @@
         "views/dunning_payment_plan_views.xml",
         "views/dunning_policy_views.xml",
         "views/dunning_level_views.xml",
+        "views/dunning_channel_letter_views.xml",
         "views/dunning_holiday_views.xml",
         "views/mail_template_views.xml",
         "views/dunning_outcome_views.xml",

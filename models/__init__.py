@@ -12,6 +12,7 @@ from . import dunning_channel_email
 from . import dunning_channel_activity
 from . import dunning_channel_whatsapp
 from . import dunning_channel_sms
+from . import dunning_channel_letter
 from . import dunning_reminder_line
 from . import account_move
 from . import res_company
