@@ -65,6 +65,9 @@ class DunningChannel(models.AbstractModel):
     # the policy says nothing (a policy field ``<code>_fallback`` decides
     # when the plug-in adds one); "none": nobody.
     _channel_default_fallback = "none"
+    # Whether the channel carries notices (a promise's confirmation, a
+    # thank-you: dunning_reminder_notice.py), as a fallback or by the policy.
+    _channel_carries_notices = False
     # The fields the plug-in adds to levels that :meth:`_level_problem` checks.
     _channel_level_fields = ()
 

@@ -18,6 +18,7 @@ class DunningChannelActivity(models.AbstractModel):
 
     _channel_code = "activity"
     _channel_sequence = 90
+    _channel_carries_notices = True
     _channel_level_fields = ("channel_activity", "activity_type_id")
     _channel_faces_debtor = False
 

@@ -20,6 +20,7 @@ class DunningChannelEmail(models.AbstractModel):
 
     _channel_code = "email"
     _channel_sequence = 10
+    _channel_carries_notices = True
     _channel_level_fields = ("channel_email", "mail_template_id")
     # An email that cannot reach the customer goes to the collector, who must
     # know (fix the address, call them).

@@ -51,6 +51,7 @@ class DunningChannelWhatsapp(models.AbstractModel):
 
     _channel_code = "whatsapp"
     _channel_sequence = 20
+    _channel_carries_notices = True
     _channel_level_fields = ("channel_whatsapp", "whatsapp_template_id")
 
     @api.model

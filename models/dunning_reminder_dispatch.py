@@ -300,7 +300,13 @@ class DunningReminderDispatch(models.Model):
         seen, skipped = {self.channel}, []
         while code in channels and code not in seen:
             plugin = channels[code]
-            problem = plugin._fallback_problem(self)
+            if self._is_notice() and not plugin._channel_carries_notices:
+                problem = _(
+                    "%(channel)s does not carry this message",
+                    channel=plugin._channel_label(),
+                )
+            else:
+                problem = plugin._fallback_problem(self)
             if not problem:
                 return plugin, skipped
             seen.add(code)
