@@ -48,9 +48,12 @@ class DunningChannelActivity(models.AbstractModel):
 
     @api.model
     def _send_one(self, reminder, now):
-        level = reminder.level_id
         invoices = reminder._get_template_invoices()
         user = reminder.user_id or invoices[:1].invoice_user_id or self.env.user
+        # In the collector's language, whoever runs the dispatch.
+        reminder = user._dunning_in_my_lang(reminder)
+        _ = reminder.env._
+        level = reminder.level_id
         summary = level.activity_summary or level.name
         note = reminder._activity_note(invoices)
         activity_type = level.activity_type_id

@@ -284,7 +284,9 @@ class DunningReminder(models.Model):
         user = self.user_id or self.env.ref("base.user_root")
         self.partner_id.sudo().activity_schedule(
             "mail.mail_activity_data_todo",
-            summary=_("Check whether the WhatsApp reminder arrived"),
+            summary=user._dunning_in_my_lang(self).env._(
+                "Check whether the WhatsApp reminder arrived"
+            ),
             note=self.error_message,
             user_id=user.id,
         )

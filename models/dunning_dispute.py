@@ -246,7 +246,9 @@ class DunningDispute(models.Model):
             for user in dispute._get_users_to_notify():
                 scheduler.activity_schedule(
                     "mail.mail_activity_data_todo",
-                    summary=_("Review the customer's dispute"),
+                    summary=user._dunning_in_my_lang(dispute).env._(
+                        "Review the customer's dispute"
+                    ),
                     note=text_to_html(dispute.comment or note),
                     user_id=user.id,
                 )

@@ -605,6 +605,8 @@ class DunningPromise(models.Model):
 
     def _on_partial(self):
         for promise in self:
+            promise = promise._collector()._dunning_in_my_lang(promise)
+            _ = promise.env._
             promise._schedule_follow_up(
                 _("Promise partially kept"),
                 _(
@@ -627,6 +629,8 @@ class DunningPromise(models.Model):
         if not self:
             return
         for promise in self:
+            promise = promise._collector()._dunning_in_my_lang(promise)
+            _ = promise.env._
             promise._schedule_follow_up(
                 _("Promise broken"),
                 _(
@@ -645,15 +649,21 @@ class DunningPromise(models.Model):
             to_escalate.sudo().write({"dunning_escalate": True})
             self.env.ref("account_dunning.ir_cron_dunning_plan").sudo()._trigger()
 
-    def _schedule_follow_up(self, summary, note):
+    def _collector(self):
+        """Who follows this promise up: the customer's collector, else the
+        promise's, else the salesperson, else the system."""
         self.ensure_one()
         partner = self.partner_id.with_company(self.company_id)
         user = partner.dunning_collector_id or self.user_id or partner.user_id
+        return user or self.env.ref("base.user_root")
+
+    def _schedule_follow_up(self, summary, note):
+        self.ensure_one()
         self.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=summary,
             note=note,
-            user_id=(user or self.env.ref("base.user_root")).id,
+            user_id=self._collector().id,
         )
 
     # ------------------------------------------------------------------------------

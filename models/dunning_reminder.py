@@ -51,7 +51,9 @@ class DunningReminder(models.Model):
     """
 
     _name = "dunning.reminder"
-    _inherit = ["dunning.engine.record"]
+    # A mail thread: a customer's reply to a reminder's email lands on it,
+    # and its collector is told (_message_post_after_hook).
+    _inherit = ["dunning.engine.record", "mail.thread", "mail.activity.mixin"]
     _description = "Collection Reminder"
     _order = "scheduled_at desc, id desc"
     _check_company_auto = True
@@ -255,6 +257,29 @@ class DunningReminder(models.Model):
                     "history and cannot be deleted."
                 )
             )
+
+    # ------------------------------------------------------------------------------
+    # Replies
+    # ------------------------------------------------------------------------------
+
+    def _message_post_after_hook(self, message, msg_values):
+        """A customer answered this reminder by email: its collector gets an
+        activity to read and answer it, in their own language."""
+        result = super()._message_post_after_hook(message, msg_values)
+        author = message.author_id
+        internal = author.user_ids.filtered(lambda u: not u.share)
+        if message.message_type == "email" and not internal:
+            for reminder in self:
+                user = reminder.user_id or self.env.ref("base.user_root")
+                reminder.sudo().activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    summary=user._dunning_in_my_lang(reminder).env._(
+                        "The customer answered the reminder"
+                    ),
+                    note=message.body,
+                    user_id=user.id,
+                )
+        return result
 
     # ------------------------------------------------------------------------------
     # Actions

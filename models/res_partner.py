@@ -680,7 +680,9 @@ class ResPartner(models.Model):
         if user:
             partner.activity_schedule(
                 "mail.mail_activity_data_todo",
-                summary=_("Reply to the customer's WhatsApp message"),
+                summary=user._dunning_in_my_lang(partner).env._(
+                    "Reply to the customer's WhatsApp message"
+                ),
                 # Typed by whoever holds the number: shown as text, never as
                 # markup (a link or an image in the collector's inbox).
                 note=text_to_html(text or ""),

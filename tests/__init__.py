@@ -36,3 +36,4 @@ from . import test_whatsapp_companies
 from . import test_whatsapp_meta
 from . import test_sms_channel
 from . import test_letter_channel
+from . import test_outbox
