@@ -324,8 +324,15 @@ class DunningReminder(models.Model):
         """Dispatch these reminders now (still inside the contact window only)."""
         self.check_access("write")
         pending = self.filtered(lambda r: r.state in ("queued", "deferred"))
-        pending.sudo()._dispatch(fields.Datetime.now())
+        pending.sudo()._enqueue_now()
         return True
+
+    def _enqueue_now(self):
+        """Make these reminders due now and wake the dispatcher: it sends them
+        in a moment, through the contact gate, never in the user's request."""
+        now = fields.Datetime.now()
+        self.write({"scheduled_at": now})
+        self.env.ref("account_dunning.ir_cron_dunning_dispatch").sudo()._trigger(at=now)
 
     def _dunning_settled(self):
         """Attempted, sent or cancelled: part of the contact history."""

@@ -162,6 +162,7 @@ class TestContactCaps(CollectCommon):
                 .with_context(active_model="account.move", active_ids=self.invoice.ids)
             )
             form.save().action_send()
+            self.dispatch()
         reminder = self.reminders(self.customer, origin="manual")[-1]
         self.assertEqual(reminder.state, "deferred")
         self.assertIn("cap per day", reminder.error_message)

@@ -312,5 +312,8 @@ class TestPaymentStopsReminders(DunningCommon):
         # The only email is the thank-you for the payment (policy option).
         self.assertEqual(
             self.mails(self.customer).mapped("subject"),
-            [f"{self.company.name}: thank you for your payment"],
+            [
+                f"{self.company.name}: thank you for your payment of "
+                f"{self.company.currency_id.format(1000.0)}"
+            ],
         )

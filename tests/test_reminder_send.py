@@ -37,7 +37,7 @@ class DunningSendCommon(DunningCommon):
         for name, value in values.items():
             setattr(form, name, value)
         result = form.save().action_send()
-        self.run_mail_queue()
+        self.dispatch()
         return result
 
     def manual_reminders(self, partner=None):
@@ -187,7 +187,7 @@ class TestReminderSendPreview(DunningSendCommon):
             form = self.open_wizard(self.invoice)
             subject = form.preview_subject
             form.save().action_send()
-            self.run_mail_queue()
+            self.dispatch()
         mail = self.manual_reminders(self.customer).mail_id
         self.assertEqual(mail.subject, subject)
 
@@ -268,14 +268,17 @@ class TestReminderSendInsideWindow(DunningSendCommon):
         self.assertFalse(self.invoice.dunning_level_id)
         self.assertFalse(self.invoice.dunning_last_date)
 
-    def test_send_notifies_how_many_reminders_went_out(self):
-        action, _reminder = self.send_now()
+    def test_send_queues_and_wakes_the_dispatcher_instead_of_sending(self):
+        with freeze_time(TUESDAY_NOON_MX):
+            action = self.open_wizard(self.invoice).save().action_send()
+            reminder = self.manual_reminders(self.customer)
+            # Nothing left in the user's request: the dispatcher sends it.
+            self.assertEqual(reminder.state, "queued")
+            self.assertFalse(self.mails(self.customer))
+            self.assertTrue(self.dispatch_trigger_at(reminder.scheduled_at))
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["type"], "success")
-        self.assertEqual(
-            action["params"]["message"],
-            "1 sent, 0 deferred until the customer can be contacted, 0 failed.",
-        )
+        self.assertIn("1 reminder(s) queued", action["params"]["message"])
 
     def test_manual_reminder_counts_as_a_contact_for_the_days_between_reminders(
         self,
@@ -334,11 +337,10 @@ class TestReminderSendOutsideWindow(DunningSendCommon):
         self.send_in_the_evening()
         self.assertTrue(self.dispatch_trigger_at(WEDNESDAY_OPENING_MX))
 
-    def test_notification_says_the_reminder_was_deferred(self):
+    def test_notification_says_it_waits_for_the_contact_hours(self):
         action = self.send_in_the_evening()
-        self.assertEqual(
-            action["params"]["message"],
-            "0 sent, 1 deferred until the customer can be contacted, 0 failed.",
+        self.assertIn(
+            "inside each customer's contact hours", action["params"]["message"]
         )
         self.assertEqual(action["params"]["type"], "success")
 
@@ -425,7 +427,7 @@ class TestReminderSendCollector(DunningSendCommon):
             form = self.open_wizard(invoice, user=self.collector)
             self.assertIn(invoice.name, form.preview_body)
             form.save().action_send()
-            self.run_mail_queue()
+            self.dispatch()
         reminder = self.manual_reminders(self.customer)
         self.assertEqual(reminder.create_uid, self.collector)
         self.assertEqual(reminder.state, "sent")
@@ -441,7 +443,7 @@ class TestReminderSendCollector(DunningSendCommon):
             form.channel = "activity"
             self.assertEqual(form.preview_recipient, self.collector.name)
             form.save().action_send()
-            self.run_mail_queue()
+            self.dispatch()
         reminder = self.manual_reminders(self.customer)
         self.assertEqual(reminder.channel, "activity")
         self.assertEqual(reminder.state, "sent")
@@ -480,7 +482,7 @@ class TestReminderSendExcludedInvoice(DunningSendCommon):
             self.assertFalse(wizard.open_move_ids)
             with self.assertRaises(UserError):
                 wizard.action_send()
-                self.run_mail_queue()
+                self.dispatch()
         self.assertFalse(self.manual_reminders())
         self.assertFalse(self.mails(self.customer))
 

@@ -178,35 +178,19 @@ class DunningReminderSend(models.TransientModel):
                 for key, moves in groups.items()
             ]
         )
-        reminders.action_send_now()
-        counts = defaultdict(int)
-        for reminder in reminders:
-            counts[reminder.state] += 1
-        # An email is "sending" until the mail server takes it, moments later.
-        sent = counts["sent"] + counts["sending"] + counts["delivered"] + counts["read"]
-        message = _(
-            "%(sent)s sent, %(deferred)s deferred until the customer can be "
-            "contacted, %(failed)s failed.",
-            sent=sent,
-            deferred=counts["deferred"] + counts["queued"],
-            failed=counts["failed"],
-        )
-        if counts["cancelled"]:
-            message = _(
-                "%(message)s %(cancelled)s cancelled: excluded customer or nothing "
-                "left to collect.",
-                message=message,
-                cancelled=counts["cancelled"],
-            )
-        problems = counts["failed"] or counts["cancelled"]
+        reminders.sudo()._enqueue_now()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "warning" if problems else "success",
+                "type": "success",
                 "title": _("Collection reminders"),
-                "message": message,
-                "sticky": bool(problems),
+                "message": _(
+                    "%(count)s reminder(s) queued: they leave in a moment, inside "
+                    "each customer's contact hours and caps. Their status shows "
+                    "under Collections > Reminders.",
+                    count=len(reminders),
+                ),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
