@@ -397,12 +397,12 @@ class DunningReminderDispatch(models.Model):
         """Why this reminder is not needed any more, if so: nothing left in
         its statement ``moves``, or none of the invoices that called for it
         still ``active`` (``_dunning_active()``, read now when not given)."""
-        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
-            return _("Nothing is left to collect.")
         if active is None:
             active = self.line_ids.move_id._dunning_active()
         if self.line_ids and not self.line_ids.move_id & active:
             return self._inactive_reason()
+        if not moves.filtered(lambda m: m.move_type == "out_invoice"):
+            return _("Nothing is left to collect.")
         return None
 
     def _inactive_reason(self):
@@ -641,6 +641,9 @@ class DunningReminderDispatch(models.Model):
             ],
             order="invoice_date_due, id",
         )
+        # Invoices on hold (promised until the grace date) are neither listed
+        # nor counted: the customer was told no reminder would be about them.
+        moves -= moves._dunning_held()
         grouped = defaultdict(list)
         for move in moves:
             key = (

@@ -55,7 +55,7 @@ class DunningReminderPlan(models.Model):
             by_partner[row["partner_id"]].append(row)
         # Statements are read once for all customers: per batch, the scan of the
         # company's open invoices would grow with the square of the invoices.
-        statements = self._statement_moves(company, list(by_partner))
+        statements = self._statement_moves(company, list(by_partner), today)
         created = self.browse()
         for partner_ids in split_every(batch_size, list(by_partner)):
             batch = {pid: by_partner[pid] for pid in partner_ids}
@@ -222,7 +222,7 @@ class DunningReminderPlan(models.Model):
         channels_by_level = {level.id: level._get_channels() for level in levels}
         offset_by_level = {level.id: level.offset_days for level in levels}
         if statements is None:
-            statements = self._statement_moves(company, list(rows_by_partner))
+            statements = self._statement_moves(company, list(rows_by_partner), today)
 
         unreachable = self._unreachable_channels(rows_by_partner, channels_by_level)
 
@@ -392,8 +392,11 @@ class DunningReminderPlan(models.Model):
         self.invalidate_model(["move_ids"])
         self.env["account.move"].invalidate_model(["dunning_reminder_ids"])
 
-    def _statement_moves(self, company, partner_ids):
-        """Open invoices and credit notes per (customer, currency), in one query.
+    def _statement_moves(self, company, partner_ids, today=None):
+        """Open invoices and credit notes per (customer, currency), in one
+        query: what a reminder lists, without the invoices on hold (disputed,
+        or under an open payment promise until its grace date, as
+        ``account.move._dunning_held`` says).
 
         :return: {(partner_id, currency_id): [(move_id, signed residual), ...]}
         """
@@ -413,10 +416,21 @@ class DunningReminderPlan(models.Model):
                    AND dunning_excluded IS NOT TRUE
                    -- A disputed invoice is not claimed until settled.
                    AND dunning_dispute_id IS NULL
+                   -- Nor one the customer promised to pay, until the grace date.
+                   AND NOT EXISTS (
+                        SELECT 1
+                          FROM dunning_promise_account_move_rel promised
+                          JOIN dunning_promise promise
+                            ON promise.id = promised.promise_id
+                         WHERE promised.move_id = account_move.id
+                           AND promise.state = 'open'
+                           AND promise.date_grace >= %(today)s
+                   )
               ORDER BY invoice_date_due, id
                 """,
                 company_id=company.id,
                 partner_ids=partner_ids,
+                today=today or fields.Date.context_today(self),
             )
         )
         statements = defaultdict(list)

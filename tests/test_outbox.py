@@ -7,10 +7,11 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from ..models.dunning_channel import RETRY, SENT, DunningChannel, Outcome
 from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
+from .test_whatsapp_common import WhatsAppCommon
 
 # Tuesday 06:00 in Mexico City: before the contact window opens at 08:00.
 EARLY = datetime(2026, 11, 24, 12, 0)
@@ -282,3 +283,24 @@ class TestReplies(DunningCommon):
         activity = reminder.activity_ids
         self.assertEqual(activity.user_id, collector)
         self.assertEqual(activity.summary, "The customer answered the reminder")
+
+
+@tagged("post_install", "-at_install")
+class TestSendWizardPreview(WhatsAppCommon):
+    """The Send Reminder wizard previews the message of the channel chosen."""
+
+    def test_whatsapp_preview_is_the_template_not_an_activity(self):
+        self.template.status = "approved"
+        invoice = self.create_invoice(self.wa_customer, due=TUESDAY)
+        with freeze_time(TUESDAY_NOON_MX):
+            form = Form(
+                self.env["dunning.reminder.send"].with_context(
+                    active_model="account.move", active_ids=invoice.ids
+                )
+            )
+            self.assertEqual(form.level_id, self.wa_level)
+            self.assertEqual(form.channel, "whatsapp")
+            self.assertFalse(form.preview_error)
+            self.assertTrue(form.preview_body.startswith("Hola María Peña, su saldo"))
+            self.assertEqual(form.preview_recipient, self.wa_customer.whatsapp_number)
+            self.assertEqual(form.preview_subject, self.template.display_name)

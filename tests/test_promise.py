@@ -231,6 +231,14 @@ class TestPromisePause(PromiseCommon):
         self.assertEqual(len(reminder), 1)
         self.assertEqual(reminder.line_ids.move_id, other)
         self.assertFalse(self.invoice.dunning_level_id)
+        # The promised invoice is neither listed nor counted in the message.
+        self.assertEqual(reminder.move_ids, other)
+        self.assertAlmostEqual(reminder.amount_due, 300.0)
+        with freeze_time(TUESDAY_NOON_MX):
+            self.dispatch()
+        self.assertEqual(reminder.state, "sent")
+        self.assertEqual(reminder.move_ids, other)
+        self.assertNotIn(self.invoice.name, reminder.mail_id.body_html)
 
     def test_registering_cancels_the_queued_reminder_about_the_invoice(self):
         self.plan_on(TUESDAY)
