@@ -105,7 +105,9 @@ class TestPromiseRegister(PromiseCommon):
         with freeze_time(TUESDAY_NOON_MX):
             self.dispatch()
         mail = self.mails(self.customer)
-        self.assertIn("Confirmación", mail.subject)
+        # It confirms a promise to pay by a date, not a payment received.
+        self.assertIn("su promesa de pago de", mail.subject)
+        self.assertIn("a más tardar el", mail.subject)
         self.assertIn("800.00", mail.subject)
         self.assertIn("Estimado", mail.body_html)
 

@@ -18,6 +18,17 @@ from odoo import SUPERUSER_ID, api
 _logger = logging.getLogger(__name__)
 
 THANK_YOU_FIELDS = ("description", "subject", "email_from", "lang", "body_html")
+# The promise confirmation's subject read like a receipt of a payment.
+OLD_PROMISE_SUBJECT = (
+    "{{ object.company_id.name }}: confirmation of your payment of "
+    "{{ format_amount(object.amount, object.currency_id) }} on "
+    "{{ format_date(object.date_promised) }}"
+)
+NEW_PROMISE_SUBJECT = (
+    "{{ object.company_id.name }}: your promise to pay "
+    "{{ format_amount(object.amount, object.currency_id) }} by "
+    "{{ format_date(object.date_promised) }}"
+)
 
 
 def migrate(cr, version):
@@ -27,6 +38,7 @@ def migrate(cr, version):
         cron.unlink()
     _move_queued_notices(env)
     _update_thank_you_template(env)
+    _update_promise_subject(env)
 
 
 def _move_queued_notices(env):
@@ -71,3 +83,13 @@ def _update_thank_you_template(env):
     values["partner_to"] = False
     template.write(values)
     _logger.info("The thank-you email template now names every invoice paid")
+
+
+def _update_promise_subject(env):
+    template = env.ref(
+        "account_dunning.mail_template_dunning_promise_confirm",
+        raise_if_not_found=False,
+    )
+    english = template and template.with_context(lang="en_US")
+    if english and english.subject == OLD_PROMISE_SUBJECT:
+        english.subject = NEW_PROMISE_SUBJECT
