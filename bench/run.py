@@ -16,6 +16,10 @@ Targets (the issue): ours at least 10x faster than OCA at every size, at most
 a few minutes): messages per second sent by one dispatch worker to a Graph-API
 server on loopback (target >= 50), and, with the account's rate set to N per
 second, the most messages the server received in any one-second window (<= N).
+
+``--only views`` measures the collector views and the customer page on a seeded
+database of ``--views-size`` invoices (bench/views.py): each view opened as the
+web client does (median < 0.5 s), the customer page over HTTP (p95 < 250 ms).
 """
 
 # A command-line tool, not add-on code: it prints its report.
@@ -33,6 +37,8 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+
+import views
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -351,6 +357,16 @@ def run_whatsapp(pg, args, today):
             flush=True,
         )
     return info
+
+
+def run_views(pg, args, today, output):
+    """The collector views and customer page benchmark (bench/views.py), if
+    asked: its verdict lines and whether they pass."""
+    if "views" not in args.only:
+        return [], True
+    args.views_port = args.views_port or free_port()
+    output["views"] = views.run_views(pg, args, today, install_db)
+    return views.views_verdict(output["views"])
 
 
 def whatsapp_verdict(info, rate):
@@ -693,10 +709,33 @@ def main(argv=None):
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("plan", "whatsapp"),
-        default=["plan", "whatsapp"],
-        help="which benchmarks: plan (against OCA), whatsapp (dispatch); both by"
-        " default",
+        choices=("plan", "whatsapp", "views"),
+        default=["plan", "whatsapp", "views"],
+        help="which benchmarks: plan (against OCA), whatsapp (dispatch), views"
+        " (collector views and customer page); all by default",
+    )
+    parser.add_argument(
+        "--views-size",
+        type=int,
+        default=100000,
+        help="invoices of the views benchmark's database (default 100000)",
+    )
+    parser.add_argument(
+        "--views-runs",
+        type=int,
+        default=7,
+        help="openings of each collector view, after one warm-up (default 7)",
+    )
+    parser.add_argument(
+        "--views-requests",
+        type=int,
+        default=20,
+        help="GETs of the customer page, after three warm-up ones (default 20)",
+    )
+    parser.add_argument(
+        "--views-port",
+        type=int,
+        help="HTTP port of the customer page's server (default: a free one)",
     )
     parser.add_argument(
         "--whatsapp-count",
@@ -735,7 +774,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if not args.output:
-        name = "whatsapp.json" if args.only == ["whatsapp"] else "latest.json"
+        name = {("whatsapp",): "whatsapp.json", ("views",): "views.json"}.get(
+            tuple(args.only), "latest.json"
+        )
         args.output = os.path.join(HERE, "results", name)
     if args.reuse:
         args.keep_base = True
@@ -794,12 +835,15 @@ def main(argv=None):
 
     if "whatsapp" in args.only:
         output["whatsapp"] = run_whatsapp(pg, args, today)
+    views_lines, views_passed = run_views(pg, args, today, output)
 
     lines, passed = verdict(output["sizes"])
     if "whatsapp" in args.only:
         wa_lines, wa_passed = whatsapp_verdict(output["whatsapp"], args.whatsapp_rate)
         lines += wa_lines
         passed &= wa_passed
+    lines += views_lines
+    passed &= views_passed
     for size, result in output["sizes"].items():
         for engine in result["engines"].values():
             if engine.get("warning"):
