@@ -7,6 +7,10 @@ from ..services.contact_window import is_open, next_opening
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    # Every collection screen looks invoices up by customer (the customer form's
+    # level and Odoo's own days-sales-outstanding, the customer page), and
+    # account does not index the column: each look-up read the whole table.
+    commercial_partner_id = fields.Many2one(index=True)
     # Not indexed, like the other dunning columns: planning updates them on every
     # invoice that moves up, and an update touching no indexed column can stay on
     # its page (HOT) instead of rewriting every index of account_move.
