@@ -200,13 +200,13 @@ def install_db(pg, config, dbname, modules=MODULES):
     return time.perf_counter() - start
 
 
-def worker(config, command, dbname, today, **options):
-    """Run bench/worker.py in a process of its own; return its JSON result."""
+def worker(config, command, dbname, today, script="worker.py", **options):
+    """Run bench/``script`` (worker.py) in a process of its own; its JSON result."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         out_path = out.name
     argv = [
         sys.executable,
-        os.path.join(HERE, "worker.py"),
+        os.path.join(HERE, script),
         command,
         "-c",
         config,
@@ -365,7 +365,7 @@ def run_views(pg, args, today, output):
     if "views" not in args.only:
         return [], True
     args.views_port = args.views_port or free_port()
-    output["views"] = views.run_views(pg, args, today, install_db)
+    output["views"] = views.run_views(pg, args, today, install_db, worker)
     return views.views_verdict(output["views"])
 
 

@@ -39,6 +39,7 @@ import time
 from datetime import date, datetime, timedelta
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.basename(__file__)
 sys.path.insert(0, HERE)
 
 TARGET_VIEW_MS = 500.0
@@ -604,27 +605,6 @@ def _log(message):
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def _step(config, command, dbname, today, **options):
-    """Run one command of this file in a process of its own; its JSON result."""
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-        out_path = out.name
-    argv = [sys.executable, os.path.abspath(__file__), command, "-c", config]
-    argv += ["-d", dbname, "--today", today, "--out", out_path]
-    for key, value in options.items():
-        if isinstance(value, (list, tuple)):
-            argv += [f"--{key}", *map(str, value)]
-        elif value not in (None, False):
-            argv += [f"--{key}", str(value)]
-    try:
-        subprocess.run(argv, check=True)
-        with open(out_path) as result:
-            return json.load(result)
-    finally:
-        os.unlink(out_path)
-
-
 def _seeded_marker(pg, dbname):
     try:
         raw = pg.query(
@@ -635,9 +615,14 @@ def _seeded_marker(pg, dbname):
     return json.loads(raw) if raw else None
 
 
-def run_views(pg, args, today, install_db):
+def run_views(pg, args, today, install_db, worker):
     """The collector views and the customer page on ``<prefix>views``: a database
-    of ``args.views_size`` invoices, seeded, then measured; prints the table."""
+    of ``args.views_size`` invoices, seeded, then measured; prints the table.
+    ``install_db`` and ``worker`` are run.py's."""
+
+    def step(command, **options):
+        return worker(args.config, command, dbname, today, script=SCRIPT, **options)
+
     dbname = f"{args.db_prefix}views"
     info = {"database": dbname, "invoices": args.views_size}
     marker = _seeded_marker(pg, dbname) if args.reuse and pg.exists(dbname) else None
@@ -654,26 +639,16 @@ def run_views(pg, args, today, install_db):
         _log(
             f"{dbname}: generating {args.views_size} invoices over {partners} customers"
         )
-        info["generation"] = _step(
-            args.config,
-            "generate",
-            dbname,
-            today,
-            size=args.views_size,
-            partners=partners,
-        )
+        info["generation"] = step("generate", size=args.views_size, partners=partners)
         pg.run("psql", "-d", dbname, "-XAtqc", "VACUUM (FREEZE, ANALYZE)")
         _log(f"{dbname}: seeding collectors, contacts, promises, disputes, reminders")
-        info["seed"] = _step(args.config, "seed", dbname, today, size=args.views_size)
+        info["seed"] = step("seed", size=args.views_size)
         pg.run("psql", "-d", dbname, "-XAtqc", "VACUUM (ANALYZE)")
     try:
         _log(f"{dbname}: opening the collector views, then the customer page")
         info.update(
-            _step(
-                args.config,
+            step(
                 "measure",
-                dbname,
-                today,
                 runs=args.views_runs,
                 requests=args.views_requests,
                 port=args.views_port,
