@@ -24,6 +24,10 @@ sandbox and the SMTP sink answering after ``--latency-ms`` (150), and SQL
 queries per message. Targets: e-mail >= 20/s per worker (>= 5/s with 5 PDFs),
 WhatsApp >= 80/s from one worker, never above the account's rate, two workers
 >= 1.8x one.
+
+``--only views`` measures the collector views and the customer page on a seeded
+database of ``--views-size`` invoices (bench/views.py): each view opened as the
+web client does (median < 0.5 s), the customer page over HTTP (p95 < 250 ms).
 """
 
 # A command-line tool, not add-on code: it prints its report.
@@ -42,6 +46,8 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+
+import views
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -214,13 +220,13 @@ def install_db(pg, config, dbname, modules=MODULES):
     return time.perf_counter() - start
 
 
-def worker(config, command, dbname, today, **options):
-    """Run bench/worker.py in a process of its own; return its JSON result."""
+def worker(config, command, dbname, today, script="worker.py", **options):
+    """Run bench/``script`` (worker.py) in a process of its own; its JSON result."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         out_path = out.name
     argv = [
         sys.executable,
-        os.path.join(HERE, "worker.py"),
+        os.path.join(HERE, script),
         command,
         "-c",
         config,
@@ -371,6 +377,16 @@ def run_whatsapp(pg, args, today):
             flush=True,
         )
     return info
+
+
+def run_views(pg, args, today, output):
+    """The collector views and customer page benchmark (bench/views.py), if
+    asked: its verdict lines and whether they pass."""
+    if "views" not in args.only:
+        return [], True
+    args.views_port = args.views_port or free_port()
+    output["views"] = views.run_views(pg, args, today, install_db, worker)
+    return views.views_verdict(output["views"])
 
 
 def whatsapp_verdict(info, rate):
@@ -1042,11 +1058,11 @@ def main(argv=None):
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("plan", "whatsapp", "dispatch"),
-        default=["plan", "whatsapp", "dispatch"],
+        choices=("plan", "whatsapp", "dispatch", "views"),
+        default=["plan", "whatsapp", "dispatch", "views"],
         help="which benchmarks: plan (against OCA), whatsapp (one worker, instant"
         " loopback), dispatch (every channel, one and two workers, providers with"
-        " latency); all by default",
+        " latency), views (collector views and customer page); all by default",
     )
     parser.add_argument(
         "--dispatch-count",
@@ -1094,6 +1110,29 @@ def main(argv=None):
         " many seconds (default 600)",
     )
     parser.add_argument(
+        "--views-size",
+        type=int,
+        default=100000,
+        help="invoices of the views benchmark's database (default 100000)",
+    )
+    parser.add_argument(
+        "--views-runs",
+        type=int,
+        default=7,
+        help="openings of each collector view, after one warm-up (default 7)",
+    )
+    parser.add_argument(
+        "--views-requests",
+        type=int,
+        default=20,
+        help="GETs of the customer page, after three warm-up ones (default 20)",
+    )
+    parser.add_argument(
+        "--views-port",
+        type=int,
+        help="HTTP port of the customer page's server (default: a free one)",
+    )
+    parser.add_argument(
         "--whatsapp-count",
         type=int,
         default=3000,
@@ -1130,7 +1169,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if not args.output:
-        name = "whatsapp.json" if args.only == ["whatsapp"] else "latest.json"
+        name = {("whatsapp",): "whatsapp.json", ("views",): "views.json"}.get(
+            tuple(args.only), "latest.json"
+        )
         args.output = os.path.join(HERE, "results", name)
     if args.reuse:
         args.keep_base = True
@@ -1189,11 +1230,14 @@ def main(argv=None):
 
     if "whatsapp" in args.only:
         output["whatsapp"] = run_whatsapp(pg, args, today)
+    views_lines, views_passed = run_views(pg, args, today, output)
 
     if "dispatch" in args.only:
         output["dispatch"] = run_dispatch(pg, args, today)
 
     lines, passed = all_verdicts(output, args)
+    lines += views_lines
+    passed &= views_passed
     output["verdict"] = {"passed": passed, "lines": lines}
     output["total_s"] = time.perf_counter() - started
     print("\n### Verdict\n", flush=True)

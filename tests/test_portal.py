@@ -9,9 +9,13 @@ from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..controllers.portal import money_formatter
 from ..models.dunning_portal_token import hash_token
 from ..services.log_privacy import token_ref
 from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
+
+# The queries of one GET of the customer page, whatever its number of invoices.
+PAGE_QUERIES = 18
 
 
 class PortalCommon(DunningCommon, HttpCase):
@@ -176,6 +180,52 @@ class TestPortalAccess(PortalCommon):
         response = self.url_open(path)
         self.assertIn("Pagar en línea las facturas seleccionadas", response.text)
         self.assertIn("Facturas pendientes en", response.text)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalRendering(PortalCommon):
+    def page_queries(self, path):
+        """The SQL queries of one GET of the page, once the server is warm."""
+        self.url_open(path)
+        before = self.cr.sql_log_count
+        response = self.url_open(path)
+        self.assertEqual(response.status_code, 200)
+        return self.cr.sql_log_count - before
+
+    def test_page_queries_do_not_grow_with_the_invoices(self):
+        # Each invoice is read and formatted once, with its fields prefetched
+        # for all of them: a customer with 30 open invoices costs the queries of
+        # one with 2. Per-invoice reads made a page of 200 invoices take a
+        # second (bench/views.py measures it at 100,000 invoices).
+        many = self._create_customer("Muchas Facturas SA")
+        for day in range(30):
+            self.create_invoice(many, due=TUESDAY - timedelta(days=day), amount=10.0)
+        few = self.page_queries(self.link()[1])
+        lots = self.page_queries(self.link(many)[1])
+        self.assertEqual(lots, few)
+        self.assertLessEqual(lots, PAGE_QUERIES)
+
+    def test_amounts_are_formatted_as_the_monetary_widget_does(self):
+        for code in ("es_MX", "fr_FR"):
+            self.env["res.lang"]._activate_lang(code)
+        currencies = (
+            self.company.currency_id
+            | self.env.ref("base.EUR")
+            | self.env.ref("base.CLP")
+        )
+        widget = self.env["ir.qweb.field.monetary"]
+        for code in ("en_US", "es_MX", "fr_FR"):
+            env = self.env(context=dict(self.env.context, lang=code))
+            for currency in currencies:
+                money = money_formatter(env, currency)
+                for amount in (0.0, 0.005, 7.5, 1234567.891, -1500.5):
+                    with self.subTest(lang=code, currency=currency.name, amount=amount):
+                        self.assertEqual(
+                            money(amount),
+                            widget.with_env(env).value_to_html(
+                                amount, {"display_currency": currency}
+                            ),
+                        )
 
 
 @tagged("post_install", "-at_install")

@@ -176,3 +176,40 @@ class TestWorklist(CollectCommon):
             .search([("partner_id", "=", self.big.id)])
         )
         self.assertEqual(both.company_id, self.company | company_2)
+
+    def test_a_filter_on_the_collector_gives_the_rows_of_the_whole_list(self):
+        # A domain that requires collectors narrows the query itself (see
+        # DunningWorklist._search): the rows and their figures must be those of
+        # the whole list, whatever the domain's shape.
+        self.contact(
+            self.old, "no_answer", when=fields.Datetime.now() - timedelta(days=1)
+        )
+        names = [
+            "partner_id",
+            "collector_id",
+            "amount_overdue",
+            "invoice_count",
+            "max_days_late",
+            "priority",
+            "reason",
+            "next_step",
+            "last_contact_date",
+            "attempt_count",
+        ]
+        worklist = self.env["dunning.worklist"].with_user(self.manager)
+        self.env.flush_all()
+        everything = worklist.search_read([], names)
+        for collector in (self.collector, self.collector_2):
+            expected = [
+                row for row in everything if row["collector_id"][0] == collector.id
+            ]
+            self.assertTrue(expected)
+            for domain in (
+                [("collector_id", "=", collector.id)],
+                [("collector_id", "in", [collector.id]), ("partner_id", "!=", False)],
+                ["|", ("collector_id", "=", collector.id), ("collector_id", "=", -1)],
+            ):
+                with self.subTest(domain=domain):
+                    self.assertEqual(worklist.search_read(domain, names), expected)
+        mine = worklist.search([("collector_id", "=", self.collector.id)])
+        self.assertEqual(len(mine.search([])), len(everything))
