@@ -77,9 +77,7 @@ class DunningChannelWhatsapp(models.AbstractModel):
         partner = reminder.partner_id
         template = reminder._whatsapp_template()
         params = template._render_params(reminder)
-        body = template._validate_message(
-            params, template._render_url_suffix(reminder)
-        )
+        body = template._validate_message(params, template._render_url_suffix(reminder))
         unreachable = self._unreachable_reason(reminder)
         return {
             "recipient": unreachable or partner.whatsapp_number or partner.mobile,

@@ -141,7 +141,7 @@ class DunningTimeline(models.Model):
             channel = dict(source._fields["channel"]._description_selection(self.env))
             return _(
                 "%(level)s by %(channel)s (%(state)s)",
-                level=source.level_id.name,
+                level=source.level_id.name or source._kind_label(),
                 channel=channel.get(source.channel),
                 state=state.get(source.state),
             )

@@ -113,14 +113,19 @@ class TestTimeline(CollectCommon):
                 "note": "Pagará el viernes",
             }
         )
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"payment_date": date(2026, 11, 27)})._create_payments()
+        with freeze_time("2026-11-27 18:00:00"):
+            self.env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({"payment_date": date(2026, 11, 27)})._create_payments()
         self.env.flush_all()
         self.customer.invalidate_recordset(["dunning_timeline_ids"])
         timeline = self.customer.with_user(self.collector).dunning_timeline_ids
-        self.assertEqual(timeline.mapped("kind"), ["payment", "contact", "reminder"])
-        payment, contact, reminder = timeline
+        # The payment queued a thank-you: a message to the customer too.
+        self.assertEqual(
+            timeline.mapped("kind"), ["reminder", "payment", "contact", "reminder"]
+        )
+        self.assertIn("Thank-you by Email", timeline[0].description)
+        _thanks, payment, contact, reminder = timeline
         self.assertEqual(payment.amount, 900)
         self.assertIn("Pagará el viernes", contact.description)
         self.assertIn("Lucía Cobranza", contact.description)
