@@ -490,3 +490,35 @@ class TestReminderSendExcludedInvoice(DunningSendCommon):
         with freeze_time(TUESDAY_NOON_MX):
             wizard = self.open_wizard(self.customer).save()
         self.assertFalse(wizard.move_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestReminderSendReachedLevels(DunningSendCommon):
+    """Only levels the invoices reached are offered: no "due today" for an
+    invoice due next month."""
+
+    def test_invoice_not_due_yet_is_offered_the_preventive_level_only(self):
+        invoice = self.create_invoice(due=TUESDAY + days(10))
+        with freeze_time(TUESDAY_NOON_MX):
+            wizard = self.open_wizard(invoice).save()
+            self.assertEqual(wizard.level_id, self.levels[-3])
+            self.assertEqual(wizard.reachable_level_ids.mapped("offset_days"), [-3])
+
+    def test_a_level_not_reached_is_refused(self):
+        invoice = self.create_invoice(due=TUESDAY + days(10))
+        with freeze_time(TUESDAY_NOON_MX):
+            wizard = self.open_wizard(invoice).save()
+            wizard.level_id = self.levels[0]
+            with self.assertRaisesRegex(UserError, "have not reached level"):
+                wizard.action_send()
+        self.assertFalse(self.manual_reminders())
+
+    def test_late_invoice_is_offered_every_level_it_reached(self):
+        invoice = self.create_invoice(due=TUESDAY - days(8))
+        with freeze_time(TUESDAY_NOON_MX):
+            wizard = self.open_wizard(invoice).save()
+            self.assertEqual(wizard.level_id, self.levels[7])
+            self.assertEqual(
+                sorted(wizard.reachable_level_ids.mapped("offset_days")),
+                [-3, 0, 1, 7],
+            )

@@ -32,12 +32,19 @@ class DunningReminderSend(models.TransientModel):
         "res.partner", string="Customers", compute="_compute_partner_ids"
     )
     partner_count = fields.Integer(compute="_compute_partner_ids")
+    reachable_level_ids = fields.Many2many(
+        "dunning.level",
+        compute="_compute_reachable_level_ids",
+        help="The levels the selected invoices reached, and the preventive ones "
+        "of invoices not due yet: a message never says what the invoices' dates "
+        'contradict ("due today" of an invoice due next month).',
+    )
     level_id = fields.Many2one(
         "dunning.level",
         compute="_compute_level_id",
         store=True,
         readonly=False,
-        domain="[('policy_id', 'in', policy_ids)]",
+        domain="[('id', 'in', reachable_level_ids)]",
         help="Decides the message. Defaults to the highest level the invoices have "
         "reached.",
     )
@@ -111,6 +118,23 @@ class DunningReminderSend(models.TransientModel):
             wizard.partner_count = len(wizard.partner_ids)
 
     @api.depends("open_move_ids")
+    def _compute_reachable_level_ids(self):
+        today = fields.Date.context_today(self)
+        for wizard in self:
+            levels = self.env["dunning.level"]
+            for move in wizard.open_move_ids:
+                days = (today - move.invoice_date_due).days
+                ladder = move._get_dunning_policy()._get_levels_by_rank()
+                levels |= ladder.filtered(
+                    lambda lv, d=days: (
+                        lv.offset_days <= d or (d < 0 and lv.offset_days < 0)
+                    )
+                )
+                # A level the invoice was moved to (a broken promise escalates).
+                levels |= move.dunning_level_id & ladder
+            wizard.reachable_level_ids = levels
+
+    @api.depends("open_move_ids", "reachable_level_ids")
     def _compute_level_id(self):
         today = fields.Date.context_today(self)
         for wizard in self:
@@ -119,10 +143,10 @@ class DunningReminderSend(models.TransientModel):
             policies = wizard.policy_ids._origin
             if wizard.level_id and wizard.level_id._origin.policy_id in policies:
                 continue
-            reached = first = self.env["dunning.level"]
+            reached = self.env["dunning.level"]
+            first = wizard.reachable_level_ids.sorted("offset_days")[:1]
             for move in wizard.open_move_ids:
                 levels = move._get_dunning_policy()._get_levels_by_rank()
-                first = first or levels[:1]
                 days = (today - move.invoice_date_due).days
                 candidates = levels.filtered(lambda lv, d=days: lv.offset_days <= d)
                 if move.dunning_level_id in levels:
@@ -198,6 +222,15 @@ class DunningReminderSend(models.TransientModel):
     def _check_level(self):
         if not self.level_id:
             raise UserError(_("Choose the level of the reminder."))
+        if self.level_id._origin not in self.reachable_level_ids._origin:
+            raise UserError(
+                _(
+                    "The selected invoices have not reached level %(level)s: its "
+                    "message would not be true of them. Choose a level they "
+                    "reached.",
+                    level=self.level_id.display_name,
+                )
+            )
         plugin = self.env["dunning.channel"]._dunning_channel(self.channel)
         problem = plugin._level_problem(self.level_id)
         if problem:
