@@ -49,7 +49,7 @@ WhatsAppCall = namedtuple(
 # Calls of a batch made at the same time (each waits about a round trip for
 # its answer). After a crash, at most twice as many messages are uncertain:
 # a chunk being called, the one whose outcomes were being recorded.
-WHATSAPP_CALLS_AT_ONCE = 8
+WHATSAPP_CALLS_AT_ONCE = 16
 
 
 class WhatsAppUnreachableError(RecipientUnreachableError):
@@ -153,6 +153,18 @@ class DunningChannelWhatsapp(models.AbstractModel):
                 template=template.name,
             )
         return None
+
+    @api.model
+    def _before_send(self, reminders):
+        # The statement link of the templates with a URL button.
+        reminders.filtered(
+            lambda r: (
+                not r._is_notice()
+                and (
+                    r.whatsapp_template_id or r.level_id.whatsapp_template_id
+                ).url_button
+            )
+        )._mint_links()
 
     @api.model
     def _send(self, reminders, now):
