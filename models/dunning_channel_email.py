@@ -93,6 +93,12 @@ class DunningChannelEmail(models.AbstractModel):
         return template
 
     @api.model
+    def _before_send(self, reminders):
+        # The statement links each listed invoice (its access token) and the
+        # customer's statement page (a new link per reminder).
+        reminders._mint_links()
+
+    @api.model
     def _send_one(self, reminder, now):
         template = self._mail_template(reminder)
         reason = self._unreachable_reason(reminder)
@@ -208,7 +214,10 @@ class DunningReminder(models.Model):
         return (earlier[-1:] or email_levels[:1]).mail_template_id
 
     def _get_invoice_pdfs(self):
-        """The PDF of every listed invoice: the one already sent, or a new one.
+        """The PDF of every listed invoice: the invoice's own, else a new one,
+        kept as the invoice's own PDF (``invoice_pdf_report_file``, as Odoo
+        stores the PDF of a sent invoice): rendered once, whatever the number
+        of reminders that attach it.
 
         A PDF that cannot be rendered does not hold the reminder back: the email
         links every invoice anyway. Returns the attachments and what was missed.
@@ -216,7 +225,7 @@ class DunningReminder(models.Model):
         invoices = self._get_template_invoices()
         attachments = invoices.invoice_pdf_report_id
         missing = invoices.filtered(lambda m: not m.invoice_pdf_report_id)
-        notes = []
+        notes, values = [], []
         for invoice in missing:
             try:
                 content, _report_type = (
@@ -233,14 +242,20 @@ class DunningReminder(models.Model):
                     )
                 )
                 continue
-            attachments |= self.env["ir.attachment"].create(
+            values.append(
                 {
                     "name": invoice._get_invoice_report_filename(),
                     "raw": content,
                     "mimetype": "application/pdf",
-                    "res_model": "dunning.reminder",
-                    "res_id": self.id,
+                    "res_model": invoice._name,
+                    "res_id": invoice.id,
+                    "res_field": "invoice_pdf_report_file",
                 }
+            )
+        if values:
+            attachments |= self.env["ir.attachment"].sudo().create(values)
+            missing.invalidate_recordset(
+                ["invoice_pdf_report_id", "invoice_pdf_report_file"]
             )
         return attachments, notes
 

@@ -208,6 +208,7 @@ class DunningReminderDispatch(models.Model):
                 ready[reminder.channel].append(reminder.id)
         for code, ids in ready.items():
             reminders = self.browse(ids)
+            channels[code]._before_send(reminders)
             trigger_times |= channels[code]._send(reminders, now)
             channels[code]._trigger_queue(reminders)
         if trigger_times:
@@ -520,6 +521,19 @@ class DunningReminderDispatch(models.Model):
                 continue
             self._commit_between_batches()
             return
+
+    def _mint_links(self):
+        """Mint at once the links the messages of these reminders carry:
+        each listed invoice's portal access token (one UPDATE, instead of an
+        ORM write on each invoice), and each reminder's link to the
+        customer's statement page (one INSERT), kept for rendering
+        (:meth:`_get_portal_url`)."""
+        self.move_ids._dunning_ensure_access_tokens()
+        reminders = self.filtered(lambda r: not r._is_notice())
+        cache = self.env.cr.cache.setdefault("dunning_portal_urls", {})
+        reminders = reminders.filtered(lambda r: r.id not in cache)
+        if reminders:
+            cache.update(self.env["dunning.portal.token"]._url_many(reminders))
 
     def _set_statement(self, moves):
         self.move_ids = moves

@@ -2,6 +2,7 @@ from . import test_install
 from . import test_plan
 from . import test_dispatch
 from . import test_dispatch_budget
+from . import test_dispatch_links
 from . import test_contact_window
 from . import test_holiday
 from . import test_security
