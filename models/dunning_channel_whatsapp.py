@@ -5,6 +5,9 @@ an outbox record of its own (``dunning.whatsapp.message``) committed before the
 call, marks it attempted just before the call, and records the outcome in a
 short transaction of its own: whatever happens, a message is never sent twice,
 and only the messages whose call may have happened are uncertain after a crash.
+The calls of a batch overlap their network latency: they go in chunks, each
+chunk marked and committed before its calls are made side by side
+(``DunningReminder._deliver_prepared``).
 """
 
 import logging
