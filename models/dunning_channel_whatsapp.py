@@ -484,10 +484,13 @@ class DunningReminder(models.Model):
         return retry_times
 
     def _start_whatsapp_attempt(self, send, now, clients):
-        """Mark the message attempted (committed with its chunk) and return
-        its :class:`WhatsAppCall`; unless its account was paused since the
-        batch was prepared (an earlier call got an authentication error): then
-        it never leaves; return the retry time. Never raises.
+        """Mark the message attempted and return its :class:`WhatsAppCall`.
+
+        The mark is committed with the chunk, before its calls: after a crash
+        a message with the mark counts as possibly sent, one without it as
+        never tried. Unless its account was paused since the batch was
+        prepared (an earlier call got an authentication error): then it never
+        leaves; return the retry time. Never raises.
         """
         self.ensure_one()
         account, message = send.account, send.message
