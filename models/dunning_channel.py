@@ -158,6 +158,12 @@ class DunningChannel(models.AbstractModel):
         return None
 
     @api.model
+    def _before_send(self, reminders):
+        """Prepare, for the whole batch at once, what rendering ``reminders``
+        (gated, their statement set) would otherwise do one by one: the
+        links their messages carry (``dunning.reminder._mint_links``)."""
+
+    @api.model
     def _send(self, reminders, now):
         """Send ``reminders`` (claimed, gated, their statement set); return
         the times at which the dispatcher must run again.

@@ -1,5 +1,7 @@
 """Email: the reminder's mail template, sent through Odoo's mail queue."""
 
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
@@ -7,6 +9,8 @@ from odoo.tools import email_normalize
 from ..services import smtp_failure
 from ..services.backoff import can_retry, next_retry_at
 from .dunning_channel import HANDED_OVER, SENT, Outcome, RecipientUnreachableError
+
+_logger = logging.getLogger(__name__)
 
 
 class DunningChannelEmail(models.AbstractModel):
@@ -92,6 +96,21 @@ class DunningChannelEmail(models.AbstractModel):
                 )
             )
         return template
+
+    @api.model
+    def _before_send(self, reminders):
+        # The statement links each listed invoice (its access token) and the
+        # customer's statement page (a new link per reminder).
+        reminders._mint_links()
+        # The PDFs the batch attaches, rendered first, each committed: a
+        # batch of invoices never sent may take longer than a cron run may
+        # last, and the next run must find what this one rendered. (The batch
+        # is claimed already: committing it releases nothing to others.)
+        attaching = reminders.filtered(
+            lambda r: not r._is_notice() and r.level_id.attach_invoice_pdf
+        )
+        invoices = attaching.move_ids.filtered(lambda m: m.move_type == "out_invoice")
+        reminders._render_invoice_pdfs(invoices, commit=True)
 
     @api.model
     def _send_one(self, reminder, now):
@@ -209,41 +228,67 @@ class DunningReminder(models.Model):
         return (earlier[-1:] or email_levels[:1]).mail_template_id
 
     def _get_invoice_pdfs(self):
-        """The PDF of every listed invoice: the one already sent, or a new one.
+        """The PDF of every listed invoice: the invoice's own, else a new one
+        (:meth:`_render_invoice_pdfs`).
 
         A PDF that cannot be rendered does not hold the reminder back: the email
         links every invoice anyway. Returns the attachments and what was missed.
         """
         invoices = self._get_template_invoices()
-        attachments = invoices.invoice_pdf_report_id
-        missing = invoices.filtered(lambda m: not m.invoice_pdf_report_id)
-        notes = []
-        for invoice in missing:
+        errors = self._render_invoice_pdfs(invoices)
+        notes = [
+            _(
+                "The PDF of %(invoice)s could not be attached: %(error)s",
+                invoice=invoice.name,
+                error=errors[invoice.id],
+            )
+            for invoice in invoices
+            if invoice.id in errors
+        ]
+        return invoices.invoice_pdf_report_id, notes
+
+    @api.model
+    def _render_invoice_pdfs(self, invoices, commit=False):
+        """Render the PDF of each of ``invoices`` that has none, and keep it as
+        the invoice's own (``invoice_pdf_report_file``, where Odoo keeps the
+        PDF of a sent invoice): rendered once, whatever the number of
+        reminders that attach it. With ``commit``, each PDF is committed as
+        soon as rendered: a run stopped by its time limit keeps them.
+
+        Returns ``{invoice id: error}`` of the PDFs that could not be rendered.
+        """
+        errors = {}
+        for invoice in invoices.filtered(lambda m: not m.invoice_pdf_report_id):
             try:
-                content, _report_type = (
-                    self.env["ir.actions.report"]
-                    .sudo()
-                    ._render_qweb_pdf("account.account_invoices", invoice.ids)
-                )
-            except UserError as error:
-                notes.append(
-                    _(
-                        "The PDF of %(invoice)s could not be attached: %(error)s",
-                        invoice=invoice.name,
-                        error=error,
+                with self.env.cr.savepoint():
+                    content, _report_type = (
+                        self.env["ir.actions.report"]
+                        .sudo()
+                        ._render_qweb_pdf("account.account_invoices", invoice.ids)
                     )
-                )
+            except UserError as error:
+                errors[invoice.id] = error
                 continue
-            attachments |= self.env["ir.attachment"].create(
+            except Exception as error:  # noqa: BLE001 -- the email goes without it
+                _logger.exception("The PDF of invoice %s failed", invoice.id)
+                errors[invoice.id] = error
+                continue
+            self.env["ir.attachment"].sudo().create(
                 {
                     "name": invoice._get_invoice_report_filename(),
                     "raw": content,
                     "mimetype": "application/pdf",
-                    "res_model": "dunning.reminder",
-                    "res_id": self.id,
+                    "res_model": invoice._name,
+                    "res_id": invoice.id,
+                    "res_field": "invoice_pdf_report_file",
                 }
             )
-        return attachments, notes
+            invoice.invalidate_recordset(
+                ["invoice_pdf_report_id", "invoice_pdf_report_file"]
+            )
+            if commit:
+                self._commit_between_batches()
+        return errors
 
     @api.model
     def _dunning_mail_outcome(self, mails, failure_type=None, failure_reason=None):

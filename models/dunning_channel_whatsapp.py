@@ -5,11 +5,15 @@ an outbox record of its own (``dunning.whatsapp.message``) committed before the
 call, marks it attempted just before the call, and records the outcome in a
 short transaction of its own: whatever happens, a message is never sent twice,
 and only the messages whose call may have happened are uncertain after a crash.
+The calls of a batch overlap their network latency: they go in chunks, each
+chunk marked and committed before its calls are made side by side
+(``DunningReminder._deliver_prepared``).
 """
 
 import logging
 import random
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -28,6 +32,7 @@ from .dunning_channel import (
     Outcome,
     RecipientUnreachableError,
 )
+from .dunning_whatsapp_account import pace
 from .dunning_whatsapp_message import DEFER_CHATTER, UNCERTAIN_GRACE
 
 _logger = logging.getLogger(__name__)
@@ -37,6 +42,17 @@ _logger = logging.getLogger(__name__)
 PreparedWhatsApp = namedtuple(
     "PreparedWhatsApp", "account message template params url_suffix body"
 )
+# What a call needs, read before it in the main thread: the call runs in a
+# thread without a cursor (``clients``: the account's pool of API clients,
+# ``bucket``: its token bucket).
+WhatsAppCall = namedtuple(
+    "WhatsAppCall",
+    "clients bucket to template language params url_suffix body callback_data",
+)
+# Calls of a batch made at the same time (each waits about a round trip for
+# its answer). After a crash, at most twice as many messages are uncertain:
+# a chunk being called, the one whose outcomes were being recorded.
+WHATSAPP_CALLS_AT_ONCE = 16
 
 
 class WhatsAppUnreachableError(RecipientUnreachableError):
@@ -143,11 +159,23 @@ class DunningChannelWhatsapp(models.AbstractModel):
         return None
 
     @api.model
+    def _before_send(self, reminders):
+        # The statement link of the templates with a URL button.
+        reminders.filtered(
+            lambda r: (
+                not r._is_notice()
+                and (
+                    r.whatsapp_template_id or r.level_id.whatsapp_template_id
+                ).url_button
+            )
+        )._mint_links()
+
+    @api.model
     def _send(self, reminders, now):
         """Prepare every message of the batch, commit them together (each
-        message durable, its reminder ``sending``), then make the calls one by
-        one (:meth:`DunningReminder._deliver_prepared`); the chatter notes go
-        once, after the calls, with the outcome of each."""
+        message durable, its reminder ``sending``), then make the calls,
+        several at a time (:meth:`DunningReminder._deliver_prepared`); the
+        chatter notes go once, after the calls, with the outcome of each."""
         retry_times = set()
         prepared = {}
         for reminder in reminders.with_context(**{DEFER_CHATTER: True}):
@@ -166,11 +194,7 @@ class DunningChannelWhatsapp(models.AbstractModel):
         if not prepared:
             return retry_times
         reminders._commit_between_batches()
-        clients = {}
-        for reminder, send in prepared.items():
-            when = reminder._deliver_prepared(send, now, clients)
-            if when:
-                retry_times.add(when)
+        retry_times |= reminders._deliver_prepared(prepared, now)
         messages = self.env["dunning.whatsapp.message"].union(
             *(send.message for send in prepared.values())
         )
@@ -391,43 +415,155 @@ class DunningReminder(models.Model):
         message = messages.create({**values, "body": body})
         return PreparedWhatsApp(account, message, template, params, url_suffix, body)
 
-    def _deliver_prepared(self, send, now, clients):
-        """:meth:`_deliver_one` on records that prefetch alone.
+    @api.model
+    def _deliver_prepared(self, prepared, now):
+        """Make the calls of the messages a batch prepared and committed
+        (``{reminder: PreparedWhatsApp}``); return when to dispatch again.
 
-        Each message commits twice (below): a commit empties the ORM cache, and
-        a read would then fetch the field again for every record of the batch
-        (their prefetch set), once per message.
+        The calls overlap their network latency: chunks of
+        ``WHATSAPP_CALLS_AT_ONCE`` messages, each in three steps.
+
+        1. The chunk's messages are marked attempted, and committed together
+           just before their calls (an account paused since the batch was
+           prepared sends nothing more).
+        2. Once the previous chunk's calls are answered, theirs run in
+           threads, at the same time, while the main thread records the
+           previous chunk's outcomes. A call does no
+           database work (a thread has no cursor): it gets plain values
+           (:class:`WhatsAppCall`) and returns the answer or the error. The
+           account's pacers are shared and thread-safe: the token bucket
+           spaces the calls, the arrival limiter never lets Meta receive more
+           than ``rate_per_second`` in any second.
+        3. Each outcome is recorded in a short transaction of its own
+           (:meth:`_record_whatsapp_outcome`), on the main cursor, in order.
+
+        After a crash, at most two chunks (the one whose outcomes were being
+        recorded, the one in flight) are uncertain: marked attempted without
+        their outcome, never sent again, settled by their status webhooks or
+        by a person; every message without the mark is sent again.
+        """
+        retry_times = set()
+        # Each record prefetches alone: a commit empties the ORM cache, and a
+        # read would then fetch the field again for every record of the batch
+        # (their prefetch set), once per message.
+        items = [
+            (
+                reminder.with_prefetch(reminder._ids),
+                send._replace(
+                    account=send.account.with_prefetch(send.account._ids),
+                    message=send.message.with_prefetch(send.message._ids),
+                    template=send.template.with_prefetch(send.template._ids),
+                ),
+            )
+            for reminder, send in prepared.items()
+        ]
+        size = max(WHATSAPP_CALLS_AT_ONCE, 1)
+        clients = {}
+        with ThreadPoolExecutor(
+            max_workers=size, thread_name_prefix="dunning-whatsapp"
+        ) as pool:
+            in_flight = []
+            for first in range(0, len(items) + size, size):
+                calls = []
+                for reminder, send in items[first : first + size]:
+                    call = reminder._start_whatsapp_attempt(send, now, clients)
+                    if isinstance(call, WhatsAppCall):
+                        calls.append((reminder, send, call))
+                    elif call:
+                        retry_times.add(call)
+                if calls:
+                    self._commit_between_batches()
+                # One chunk in flight at a time: at most ``size`` calls.
+                wait([future for _reminder, _send, future in in_flight])
+                started = [
+                    (reminder, send, pool.submit(reminder._call_whatsapp, call))
+                    for reminder, send, call in calls
+                ]
+                for reminder, send, future in in_flight:
+                    when = reminder._record_whatsapp_answer(send, now, future.result())
+                    if when:
+                        retry_times.add(when)
+                in_flight = started
+        return retry_times
+
+    def _start_whatsapp_attempt(self, send, now, clients):
+        """Mark the message attempted and return its :class:`WhatsAppCall`.
+
+        The mark is committed with the chunk, before its calls: after a crash
+        a message with the mark counts as possibly sent, one without it as
+        never tried. Unless its account was paused since the batch was
+        prepared (an earlier call got an authentication error): then it never
+        leaves; return the retry time. Never raises.
         """
         self.ensure_one()
-        alone = send._replace(
-            account=send.account.with_prefetch(send.account._ids),
-            message=send.message.with_prefetch(send.message._ids),
-            template=send.template.with_prefetch(send.template._ids),
-        )
-        return self.with_prefetch(self._ids)._deliver_one(alone, now, clients)
-
-    def _deliver_one(self, send, now, clients):
-        """Make the call of a message prepared and committed by the batch.
-
-        Three steps, each committed on its own: the message is marked
-        attempted just before its call (after a crash, only the messages whose
-        call may have happened are uncertain; the others are sent again); the
-        call (no database work); its outcome, in a short transaction of its
-        own, tried again from a fresh snapshot if a status webhook about this
-        very message (Meta sends them within a second) changed it first.
-
-        Never raises; returns when to dispatch again, if ever.
-        """
-        self.ensure_one()
+        account, message = send.account, send.message
         try:
-            retry_at = self._start_whatsapp_attempt(send, now)
+            if account.state != "active" or not account.active:
+                message.unlink()
+                retry_at = now + timedelta(hours=1)
+                self._requeue(
+                    retry_at,
+                    _(
+                        "The WhatsApp account %(account)s is paused.",
+                        account=account.name,
+                    ),
+                )
+                return retry_at
+            if account.id not in clients:
+                clients[account.id] = account._client_pool(WHATSAPP_CALLS_AT_ONCE)
+            call = WhatsAppCall(
+                clients=clients[account.id],
+                bucket=account._pacers()[0],
+                to=self.partner_id.whatsapp_number,
+                template=send.template.name if send.template else None,
+                language=send.template.language if send.template else None,
+                params=send.params,
+                url_suffix=send.url_suffix,
+                body=send.body,
+                callback_data=self.uuid,
+            )
+            message.attempted_at = fields.Datetime.now()
         except Exception as error:  # noqa: BLE001
             _logger.exception("Reminder %s could not be sent", self.uuid)
             self._set_failed(_("Unexpected error: %(error)s", error=error))
             return None
-        if retry_at:
-            return retry_at
-        answer = self._call_whatsapp(send, clients)
+        return call
+
+    def _call_whatsapp(self, call):
+        """Make the Cloud API call of a prepared message (a
+        :class:`WhatsAppCall`): its result, or the error it raised.
+
+        Runs in a thread of its own: no database work, no field read (the
+        outcome is the main thread's, in its own transaction). A client of
+        the account's pool is borrowed for the call: a session is one
+        keep-alive connection, never shared by two threads at once.
+        """
+        client = call.clients.get()
+        try:
+            pace(call.bucket)
+            if not call.template:
+                return client.send_text(
+                    call.to, call.body, callback_data=call.callback_data
+                )
+            return client.send_template(
+                call.to,
+                call.template,
+                call.language,
+                call.params,
+                url_button_suffix=call.url_suffix,
+                callback_data=call.callback_data,
+            )
+        except Exception as error:  # noqa: BLE001 -- recorded as the outcome
+            return error
+        finally:
+            call.clients.put(client)
+
+    def _record_whatsapp_answer(self, send, now, answer):
+        """Record a call's answer and settle the reminder, in a short
+        transaction of its own, tried again from a fresh snapshot if a status
+        webhook about this very message (Meta sends them within a second)
+        changed it first. Never raises; returns when to dispatch again."""
+        self.ensure_one()
         when = []
 
         def record():
@@ -442,52 +578,6 @@ class DunningReminder(models.Model):
             self._in_own_transaction(lambda: self._set_failed(reason))
             return None
         return when[0] if when else None
-
-    def _start_whatsapp_attempt(self, send, now):
-        """Mark the message attempted and commit, unless its account was
-        paused since the batch was prepared (an earlier call of the batch got
-        an authentication error): then it never leaves; return the retry time.
-        """
-        account, message = send.account, send.message
-        if account.state != "active" or not account.active:
-            message.unlink()
-            retry_at = now + timedelta(hours=1)
-            self._requeue(
-                retry_at,
-                _("The WhatsApp account %(account)s is paused.", account=account.name),
-            )
-            self._commit_between_batches()
-            return retry_at
-        message._mark_attempted(fields.Datetime.now())
-        return None
-
-    def _call_whatsapp(self, send, clients):
-        """Make the Cloud API call of a prepared message: its result, or the
-        error it raised. No database work: that is the outcome's, in its own
-        transaction (:meth:`_record_whatsapp_outcome`).
-
-        ``clients`` caches one client per account, so that the calls of a batch
-        reuse one HTTP connection (keep-alive).
-        """
-        account = send.account
-        try:
-            if account.id not in clients:
-                clients[account.id] = account._get_client()
-            account._pace()
-            if not send.template:
-                return clients[account.id].send_text(
-                    self.partner_id.whatsapp_number, send.body, callback_data=self.uuid
-                )
-            return clients[account.id].send_template(
-                self.partner_id.whatsapp_number,
-                send.template.name,
-                send.template.language,
-                send.params,
-                url_button_suffix=send.url_suffix,
-                callback_data=self.uuid,
-            )
-        except Exception as error:  # noqa: BLE001 -- recorded as the outcome
-            return error
 
     def _record_whatsapp_outcome(self, send, now, answer):
         """Record on the message what Meta answered (a result or an error);

@@ -67,22 +67,39 @@ class DunningPortalToken(models.Model):
 
         The raw token is returned once and never stored.
         """
+        token, values = self._new_link(partner, company, reminder)
+        self.sudo().create(values)
+        return token
+
+    @api.model
+    def _mint_many(self, reminders):
+        """:meth:`_mint` for each of ``reminders`` (its customer, its company),
+        created together: ``{reminder id: raw token}``."""
+        links = {
+            reminder.id: self._new_link(
+                reminder.partner_id, reminder.company_id, reminder
+            )
+            for reminder in reminders
+        }
+        self.sudo().create([values for _token, values in links.values()])
+        return {key: token for key, (token, _values) in links.items()}
+
+    @api.model
+    def _new_link(self, partner, company, reminder=None):
+        """A raw token and the values of its record, not created."""
         partner = partner.commercial_partner_id
         token = secrets.token_urlsafe(TOKEN_BYTES)
         policy = (
             partner.with_company(company).dunning_policy_id or company.dunning_policy_id
         )
         days = (policy.portal_token_days if policy else 0) or DEFAULT_DAYS
-        self.sudo().create(
-            {
-                "partner_id": partner.id,
-                "company_id": company.id,
-                "token_hash": hash_token(token),
-                "expires_at": fields.Datetime.now() + timedelta(days=days),
-                "reminder_id": reminder and reminder.id,
-            }
-        )
-        return token
+        return token, {
+            "partner_id": partner.id,
+            "company_id": company.id,
+            "token_hash": hash_token(token),
+            "expires_at": fields.Datetime.now() + timedelta(days=days),
+            "reminder_id": reminder and reminder.id,
+        }
 
     @api.model
     def _find_valid(self, token):
@@ -122,6 +139,17 @@ class DunningPortalToken(models.Model):
         """Forget links dead for more than a year (the audit keeps a year)."""
         limit = fields.Datetime.now() - timedelta(days=365)
         self.sudo().search([("expires_at", "<", limit)]).unlink()
+
+    @api.model
+    def _url_many(self, reminders):
+        """:meth:`_url` of a new link for each of ``reminders``, minted
+        together: ``{reminder id: url}``."""
+        tokens = self._mint_many(reminders)
+        return {
+            reminder.id: f"{reminder.partner_id.get_base_url()}/cobranza/"
+            f"{tokens[reminder.id]}"
+            for reminder in reminders
+        }
 
     @api.model
     def _url(self, partner, company, reminder=None):

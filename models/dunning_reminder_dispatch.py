@@ -2,6 +2,7 @@ import logging
 from collections import defaultdict
 from contextlib import nullcontext
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
@@ -31,6 +32,12 @@ from .dunning_reminder import (
 
 _logger = logging.getLogger(__name__)
 
+# Reminders claimed, sent and committed together; a run's seconds (see
+# _cron_dispatch). Overridden by the system parameters
+# account_dunning.dispatch_batch_size and account_dunning.dispatch_time_budget.
+DISPATCH_BATCH_SIZE = 50
+DISPATCH_TIME_BUDGET = 45.0
+
 
 class DunningReminderDispatch(models.Model):
     """Dispatch: the contact gate, the channels' sends, retries and fallback."""
@@ -38,22 +45,99 @@ class DunningReminderDispatch(models.Model):
     _inherit = "dunning.reminder"
 
     @api.model
-    def _cron_dispatch(self, batch_size=200):
-        """Send every due reminder whose customer may be contacted now."""
+    def _cron_dispatch(self, batch_size=None, time_budget=None, clock=monotonic):
+        """Send the due reminders whose customers may be contacted now, in
+        small batches committed one by one, for at most ``time_budget``
+        seconds; what is left goes to the next run.
+
+        A batch is claimed with ``FOR UPDATE SKIP LOCKED`` (:meth:`_claim_due`):
+        any number of workers, on any number of servers, share the queue.
+        The size and the budget default to the system parameters
+        ``account_dunning.dispatch_batch_size`` (50) and
+        ``account_dunning.dispatch_time_budget`` (45 s); ``clock`` gives the
+        seconds the budget is counted in (tests pass a fake one).
+
+        Why a budget: Odoo's cron worker is killed when a run exceeds its
+        limits (by default 120 s of real time and 60 s of CPU, for the whole
+        run of a job, including the calls the runner repeats while this method
+        reports work remaining), and a killed run rolls its last batch back
+        and starts over next time, for ever. A batch starts only when the
+        longest batch of the run so far still fits in the budget.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        if not batch_size:
+            batch_size = int(
+                params.get_param(
+                    "account_dunning.dispatch_batch_size", DISPATCH_BATCH_SIZE
+                )
+            )
+        if time_budget is None:
+            time_budget = float(
+                params.get_param(
+                    "account_dunning.dispatch_time_budget", DISPATCH_TIME_BUDGET
+                )
+            )
+        run = self._dispatch_run(clock, time_budget)
         now = fields.Datetime.now()
         self._recover_stale_claims(now)
-        done = 0
         while True:
+            started = clock()
+            # A run's first batch always goes: every run moves the queue.
+            if run["done"] and started + run["longest"] >= run["deadline"]:
+                break
             reminders = self._claim_due(now, batch_size)
             if not reminders:
                 break
             reminders._dispatch(now)
-            done += len(reminders)
-            remaining = self.search_count(
-                [("state", "in", ("queued", "deferred")), ("scheduled_at", "<=", now)]
+            run["done"] += len(reminders)
+            self.env["ir.cron"]._notify_progress(
+                done=run["done"], remaining=self._due_count(now)
             )
-            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
             self._commit_between_batches()
+            run["longest"] = max(run["longest"], clock() - started)
+        remaining = self._due_count(now)
+        if remaining and not run["triggered"]:
+            run["triggered"] = True
+            # The rest goes in the next run, by whichever worker is free. The
+            # runner calls again at once while work remains (the same run,
+            # the same deadline: those calls return at once) and then keeps
+            # the job ready; the trigger wakes the workers and covers a run
+            # started by hand.
+            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger()
+        self.env["ir.cron"]._notify_progress(done=run["done"], remaining=remaining)
+        self._commit_between_batches()
+        return remaining
+
+    @api.model
+    def _dispatch_run(self, clock, time_budget):
+        """The deadline of this dispatch run, its longest batch so far and the
+        reminders it handled.
+
+        Odoo's cron runner calls the job's method again, on the same cursor,
+        while it reports work remaining (up to ten times), and its time limits
+        cover all those calls: under the runner (``cron_id`` in the context)
+        the calls share one deadline, kept on the cursor of the run. Called
+        any other way, each call is a run of its own.
+        """
+        fresh = {
+            "deadline": clock() + time_budget,
+            "longest": 0.0,  # the longest batch so far
+            "done": 0,
+            "triggered": False,
+        }
+        cron_id = self.env.context.get("cron_id")
+        # A cursor's ``cache`` lives as long as the cursor, across commits.
+        runs = getattr(self.env.cr, "cache", None)
+        if not cron_id or runs is None:
+            return fresh
+        return runs.setdefault(("account_dunning.dispatch", cron_id), fresh)
+
+    @api.model
+    def _due_count(self, now):
+        """How many reminders are due at ``now`` and not claimed."""
+        return self.search_count(
+            [("state", "in", ("queued", "deferred")), ("scheduled_at", "<=", now)]
+        )
 
     # ------------------------------------------------------------------------------
     # Dispatch
@@ -125,6 +209,7 @@ class DunningReminderDispatch(models.Model):
                 ready[reminder.channel].append(reminder.id)
         for code, ids in ready.items():
             reminders = self.browse(ids)
+            channels[code]._before_send(reminders)
             trigger_times |= channels[code]._send(reminders, now)
             channels[code]._trigger_queue(reminders)
         if trigger_times:
@@ -443,6 +528,19 @@ class DunningReminderDispatch(models.Model):
                 continue
             self._commit_between_batches()
             return
+
+    def _mint_links(self):
+        """Mint at once the links the messages of these reminders carry:
+        each listed invoice's portal access token (one UPDATE, instead of an
+        ORM write on each invoice), and each reminder's link to the
+        customer's statement page (one INSERT), kept for rendering
+        (:meth:`_get_portal_url`)."""
+        self.move_ids._dunning_ensure_access_tokens()
+        reminders = self.filtered(lambda r: not r._is_notice())
+        cache = self.env.cr.cache.setdefault("dunning_portal_urls", {})
+        reminders = reminders.filtered(lambda r: r.id not in cache)
+        if reminders:
+            cache.update(self.env["dunning.portal.token"]._url_many(reminders))
 
     def _set_statement(self, moves):
         self.move_ids = moves

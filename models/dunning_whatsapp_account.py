@@ -1,5 +1,6 @@
 import ipaddress
 import logging
+import queue
 import re
 import threading
 import time
@@ -486,9 +487,17 @@ class DunningWhatsappAccount(models.Model):
         then makes sure Meta never receives more than ``rate_per_second`` in
         any second, however late a request reaches it.
         """
-        wait = self._pacers()[0].take()
-        if wait:
-            PACING_SLEEP(wait)
+        pace(self._pacers()[0])
+
+    def _client_pool(self, size):
+        """``size`` clients of this account in a queue, for calls made from
+        threads: each borrows one for its call (a session is not shared by
+        two threads at once); they share the number's pacers."""
+        self.ensure_one()
+        pool = queue.SimpleQueue()
+        for _index in range(size):
+            pool.put(self._get_client())
+        return pool
 
     def _budget_full_until(self, partner, now, message=None):
         """When a new customer may be messaged again, if the daily budget is used.
@@ -580,6 +589,14 @@ class DunningWhatsappAccount(models.Model):
             .with_context(active_test=False)
             .search([("phone_number_id", "=", phone_number_id)], limit=1)
         )
+
+
+def pace(bucket):
+    """Wait for the next slot of a number's token ``bucket``: no database
+    work, callable from the threads that make the calls."""
+    wait = bucket.take()
+    if wait:
+        PACING_SLEEP(wait)
 
 
 class _PacedSession(requests.Session):

@@ -269,14 +269,6 @@ class DunningWhatsappMessage(models.Model):
             return expression.FALSE_DOMAIN
         return [("wamid_hash", "=", key_hash(wamid))]
 
-    def _mark_attempted(self, when):
-        """Record, durably and at once, that this message's call starts now:
-        committed before the call, so that after a crash the message counts as
-        possibly sent, and a message without the mark as never tried."""
-        self.ensure_one()
-        self.attempted_at = when
-        self.env["dunning.reminder"]._commit_between_batches()
-
     def _on_failure(self):
         """What a failed message's error code says about its recipient: the one
         place for it, whichever path failed the message (Meta's refusal at send

@@ -1,3 +1,4 @@
+import threading
 from datetime import datetime, timedelta
 
 from odoo.tests import tagged
@@ -98,6 +99,26 @@ class TestWhatsAppBatch(WhatsAppBatchCommon):
         # stands for the outcome's own transaction under tests. A note logged
         # per record and rewritten after the call adds 4 more.
         self.assertLessEqual(per_message, 8, counts)
+
+    def test_calls_of_a_batch_overlap(self):
+        """A batch's calls wait for their answers side by side: the fake
+        Graph API holds each answer until all four requests are in flight
+        (a barrier; its timeout only ends a failing run)."""
+        reminders = self.queue(self.customers(4))
+        barrier = threading.Barrier(4, timeout=30)
+
+        def respond(request):
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                return self.graph.error(131000, 500, "Calls made one by one")
+            return self.graph.accept(request)
+
+        self.graph.respond = respond
+        self.send(reminders)
+        self.assertFalse(barrier.broken)
+        self.assertEqual(set(reminders.mapped("state")), {"sent"})
+        self.assertEqual(len(self.graph.sends), 4)
 
     def test_notes_of_one_customer_messages_kept_apart(self):
         invoice = self.create_invoice(self.wa_customer)

@@ -8,6 +8,7 @@ import psycopg2.errors
 
 from odoo.tests import tagged
 
+from ..models import dunning_channel_whatsapp as whatsapp_channel
 from ..models.dunning_channel_whatsapp import DunningReminder
 from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_batch import NOW, WhatsAppBatchCommon
@@ -35,59 +36,71 @@ class TestWhatsAppDispatchSafety(WhatsAppBatchCommon):
     # A worker killed in the middle of a batch
     # ------------------------------------------------------------------------------
 
-    def kill_during_call(self, reminders, number):
-        """Dispatch ``reminders``, the worker dying during call ``number``
-        (1-based): the calls before it were answered, the rest never made."""
+    def kill_during_call(self, reminders, dying, at_once):
+        """Dispatch ``reminders``, ``at_once`` calls at a time, the worker
+        dying during the call of reminder ``dying``: its request left, its
+        answer never came back. Return the reminders whose call was made."""
         calls = []
         real_call = DunningReminder._call_whatsapp
 
-        def call(reminder, send, clients):
+        def call(reminder, request):
             calls.append(reminder)
-            if len(calls) == number:
-                # The request left, the answer never came back.
-                real_call(reminder, send, clients)
+            answer = real_call(reminder, request)
+            if reminder == dying:
                 raise _Killed()
-            return real_call(reminder, send, clients)
+            return answer
 
         # Not assertRaises: Odoo's rolls back what its block wrote, and what
         # the worker committed before dying is what this test is about.
         killed = False
-        with patch.object(DunningReminder, "_call_whatsapp", call):
+        with (
+            patch.object(DunningReminder, "_call_whatsapp", call),
+            patch.object(whatsapp_channel, "WHATSAPP_CALLS_AT_ONCE", at_once),
+        ):
             try:
                 self.send(reminders)
             except _Killed:
                 killed = True
         self.assertTrue(killed)
-        return calls
+        return reminders.browse().union(*calls)
+
+    def attempted(self, reminders):
+        return reminders.filtered(lambda r: r.whatsapp_message_ids.attempted_at)
 
     def test_kill_between_calls_resends_only_the_never_attempted(self):
-        customers = self.customers(4)
+        customers = self.customers(6)
         reminders = self.queue(customers)
-        calls = self.kill_during_call(reminders, 2)
-        answered, in_flight = calls
-        never = reminders - answered - in_flight
-        self.assertEqual(len(never), 2)
+        # Two at a time: the first two calls are made together, the next two
+        # start while the first two answers are recorded; the worker dies
+        # recording the second answer.
+        called = self.kill_during_call(reminders, reminders[1], at_once=2)
+        answered = reminders[0]
+        self.assertEqual(called, reminders[:4])
         self.assertEqual(answered.state, "sent")
-        self.assertTrue(in_flight.whatsapp_message_ids.attempted_at)
-        self.assertFalse(any(never.whatsapp_message_ids.mapped("attempted_at")))
-        self.assertEqual(len(self.graph.sends), 2)
+        # At most two chunks are uncertain: attempted, their outcome unknown.
+        uncertain = reminders[1:4]
+        self.assertEqual(self.attempted(reminders), reminders[:4])
+        self.assertEqual(set(uncertain.mapped("state")), {"sending"})
+        never = reminders - called
+        self.assertEqual(len(self.graph.sends), 4)
 
         # The next dispatch, once the claims are stale: the two never tried are
-        # sent, once; the one in flight is left to its status webhook.
+        # sent, once; the ones in flight are left to their status webhooks.
         later = NOW + timedelta(minutes=45)
         self._as_cron()._recover_stale_claims(later)
         self.assertEqual(set(never.mapped("state")), {"queued"})
-        self.assertEqual(in_flight.state, "sending")
+        self.assertEqual(set(uncertain.mapped("state")), {"sending"})
         self.send(never)
         self.assertEqual(set(never.mapped("state")), {"sent"})
-        self.assertEqual(len(self.graph.sends), 4)
+        self.assertEqual(len(self.graph.sends), 6)
         sent_to = [request["json"]["to"] for request in self.graph.sends]
-        self.assertEqual(len(set(sent_to)), 4, "each customer reached once")
+        self.assertEqual(len(set(sent_to)), 6, "each customer reached once")
         for reminder in never:
             self.assertEqual(len(reminder.whatsapp_message_ids), 1)
 
-        # The in-flight one settles through Meta's status, which names the
+        # An uncertain one settles through Meta's status, which names the
         # reminder in its callback data.
+        in_flight = reminders[1]
         wamid = "wamid.LATE"
         event = self.status_event(wamid, "delivered", callback_data=in_flight.uuid)
         event._process()
@@ -96,14 +109,17 @@ class TestWhatsAppDispatchSafety(WhatsAppBatchCommon):
 
     def test_unattempted_claims_are_never_escalated_as_uncertain(self):
         reminders = self.queue(self.customers(3))
-        calls = self.kill_during_call(reminders, 1)
+        # One at a time: the second call starts while the first answer is
+        # recorded, when the worker dies.
+        self.kill_during_call(reminders, reminders[0], at_once=1)
         self._as_cron()._recover_stale_claims(NOW + timedelta(days=2))
-        never = reminders - calls[0]
-        self.assertEqual(set(never.mapped("state")), {"queued"})
+        attempted, never = reminders[:2], reminders[2]
+        self.assertEqual(never.state, "queued")
         self.assertFalse(never.whatsapp_message_ids)
-        # Only the one whose call had started needs a person.
-        self.assertEqual(calls[0].state, "failed")
-        self.assertIn("never confirmed", calls[0].error_message)
+        # Only those whose call had started need a person.
+        self.assertEqual(set(attempted.mapped("state")), {"failed"})
+        for reminder in attempted:
+            self.assertIn("never confirmed", reminder.error_message)
 
     # ------------------------------------------------------------------------------
     # Status webhooks racing the batch
