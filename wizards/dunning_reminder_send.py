@@ -34,6 +34,7 @@ class DunningReminderSend(models.TransientModel):
     partner_count = fields.Integer(compute="_compute_partner_ids")
     reachable_level_ids = fields.Many2many(
         "dunning.level",
+        string="Levels Reached",
         compute="_compute_reachable_level_ids",
         help="The levels the selected invoices reached, and the preventive ones "
         "of invoices not due yet: a message never says what the invoices' dates "
