@@ -129,15 +129,7 @@ class DunningReminderPlan(models.Model):
                    AND move.dunning_dispute_id IS NULL
                    -- An open payment promise holds its invoices until its
                    -- grace date.
-                   AND NOT EXISTS (
-                        SELECT 1
-                          FROM dunning_promise_account_move_rel promised
-                          JOIN dunning_promise promise
-                            ON promise.id = promised.promise_id
-                         WHERE promised.move_id = move.id
-                           AND promise.state = 'open'
-                           AND promise.date_grace >= %(today)s
-                   )
+                   AND NOT %(promised)s
             )
             SELECT invoice.id AS move_id,
                    invoice.partner_id,
@@ -205,6 +197,7 @@ class DunningReminderPlan(models.Model):
             default_policy=default_policy.id or None,
             company_id=company.id,
             today=today,
+            promised=promised_sql(SQL.identifier("move", "id"), today),
         )
         self.env.cr.execute(query)
         return self.env.cr.dictfetchall()
@@ -417,20 +410,15 @@ class DunningReminderPlan(models.Model):
                    -- A disputed invoice is not claimed until settled.
                    AND dunning_dispute_id IS NULL
                    -- Nor one the customer promised to pay, until the grace date.
-                   AND NOT EXISTS (
-                        SELECT 1
-                          FROM dunning_promise_account_move_rel promised
-                          JOIN dunning_promise promise
-                            ON promise.id = promised.promise_id
-                         WHERE promised.move_id = account_move.id
-                           AND promise.state = 'open'
-                           AND promise.date_grace >= %(today)s
-                   )
+                   AND NOT %(promised)s
               ORDER BY invoice_date_due, id
                 """,
                 company_id=company.id,
                 partner_ids=partner_ids,
-                today=today or fields.Date.context_today(self),
+                promised=promised_sql(
+                    SQL.identifier("account_move", "id"),
+                    today or fields.Date.context_today(self),
+                ),
             )
         )
         statements = defaultdict(list)
@@ -519,3 +507,21 @@ class DunningReminderPlan(models.Model):
                 "dunning_next_date",
             ]
         )
+
+
+def promised_sql(move_id, today):
+    """SQL: the invoice ``move_id`` is covered on ``today`` by an open payment
+    promise (until its grace date), as ``account.move._dunning_promised`` says;
+    for the set-based queries of planning."""
+    return SQL(
+        """EXISTS (
+            SELECT 1
+              FROM dunning_promise_account_move_rel promised
+              JOIN dunning_promise promise ON promise.id = promised.promise_id
+             WHERE promised.move_id = %s
+               AND promise.state = 'open'
+               AND promise.date_grace >= %s
+        )""",
+        move_id,
+        today,
+    )
