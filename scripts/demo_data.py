@@ -390,9 +390,10 @@ def load_promises(env, customers, invoices, collector):
         note="Pago con transferencia en cuanto reciba el pago de su cliente.",
         user_id=collector.id,
     )
-    # Its WhatsApp confirmation leaves before the payment (inside the contact
-    # hours; else it waits for them, and the kept promise cancels it).
-    env["dunning.whatsapp.message"]._cron_send_notices()
+    # Its confirmations (the outbox's dispatcher) leave before the payment
+    # (inside the contact hours; else they wait for them, and the kept promise
+    # cancels them).
+    env["dunning.reminder"]._cron_dispatch()
     env["account.payment.register"].with_context(
         active_model="account.move", active_ids=kept_invoice.ids
     ).create({}).action_create_payments()
@@ -571,7 +572,7 @@ def load_whatsapp_promise(env, customers, collector=None):
         note="Escribió por WhatsApp: paga el total en cuanto cobre a su cliente.",
         **values,
     )
-    env["dunning.whatsapp.message"]._cron_send_notices()
+    env["dunning.reminder"]._cron_dispatch()
     message = env["dunning.whatsapp.message"].search(
         [("promise_id", "=", promise.id)], limit=1
     )
@@ -619,6 +620,7 @@ def load_whatsapp_into_existing(env, url):
         .create({"level_id": level.id, "channel": "whatsapp"})
     )
     wizard.action_send()
+    env["dunning.reminder"]._cron_dispatch()
     load_whatsapp_promise(env, customers)
 
 
