@@ -305,7 +305,7 @@ class DunningReminderPlan(models.Model):
             for row in rows:
                 key = (partner_id, row["policy_id"])
                 reaching = debtor.intersection(channels_by_level[row["level_id"]])
-                if key in result and reaching <= result[key]:
+                if reaching and key in result and reaching <= result[key]:
                     result[key] -= {
                         min(reaching, key=lambda c: plugins[c]._channel_sequence)
                     }

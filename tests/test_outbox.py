@@ -304,3 +304,41 @@ class TestSendWizardPreview(WhatsAppCommon):
             self.assertTrue(form.preview_body.startswith("Hola María Peña, su saldo"))
             self.assertEqual(form.preview_recipient, self.wa_customer.whatsapp_number)
             self.assertEqual(form.preview_subject, self.template.display_name)
+
+
+@tagged("post_install", "-at_install")
+class TestPlanningLeavesOutUnreachableChannels(WhatsAppCommon):
+    """A customer WhatsApp cannot reach, with invoices at a level that also
+    emails and at a level that only asks the collector to call."""
+
+    def test_email_planned_without_whatsapp_and_the_call_as_well(self):
+        self.template.status = "approved"
+        self.env["dunning.level"].create(
+            [
+                {
+                    "policy_id": self.wa_policy.id,
+                    "name": "Email and WhatsApp",
+                    "offset_days": 5,
+                    "channel_email": True,
+                    "mail_template_id": self.env.ref(
+                        "account_dunning.mail_template_dunning_friendly"
+                    ).id,
+                    "channel_whatsapp": True,
+                    "whatsapp_template_id": self.template.id,
+                },
+                {
+                    "policy_id": self.wa_policy.id,
+                    "name": "Call",
+                    "offset_days": 15,
+                    "channel_email": False,
+                    "channel_activity": True,
+                },
+            ]
+        )
+        customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
+        self.create_invoice(customer, due=TUESDAY - timedelta(days=6))
+        self.create_invoice(customer, due=TUESDAY - timedelta(days=16))
+        self.plan_on(TUESDAY)
+        self.assertEqual(
+            sorted(self.reminders(customer).mapped("channel")), ["activity", "email"]
+        )
