@@ -573,10 +573,13 @@ def load_whatsapp_promise(env, customers, collector=None):
         **values,
     )
     env["dunning.reminder"]._cron_dispatch()
-    message = env["dunning.whatsapp.message"].search(
-        [("promise_id", "=", promise.id)], limit=1
+    row = env["dunning.reminder"].search(
+        [("promise_id", "=", promise.id), ("channel", "=", "whatsapp")], limit=1
     )
-    print(f"Demo WhatsApp confirmation of a promise: {message.state}")
+    print(
+        f"Demo WhatsApp confirmation of a promise: {row.state}"
+        + (f" ({row.error_message})" if row.error_message else "")
+    )
 
 
 def load_whatsapp_into_existing(env, url):
