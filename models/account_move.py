@@ -24,7 +24,8 @@ class AccountMove(models.Model):
         string="Last Reminder",
         readonly=True,
         copy=False,
-        help="The day the invoice last reached a collection level.",
+        help="The day a reminder listing this invoice last reached the customer "
+        "(left, not only planned or deferred).",
     )
     dunning_next_date = fields.Date(
         string="Next Reminder",

@@ -303,6 +303,8 @@ class DunningReminderDispatch(models.Model):
             )
             if self._is_notice():
                 self._notice_on_sent(now)
+            else:
+                self._mark_invoices_reminded(now)
             return None
         if kind == HANDED_OVER:
             self.error_message = reason or False
@@ -332,6 +334,28 @@ class DunningReminderDispatch(models.Model):
             return None
         self._set_failed(reason)
         return None
+
+    def _mark_invoices_reminded(self, now):
+        """The invoices this reminder listed were last reminded on ``now``'s
+        day. Raw SQL: one statement, and no ORM write on invoices that a
+        payment may be changing at the same moment."""
+        invoices = self._get_template_invoices()
+        if not invoices:
+            return
+        day = fields.Date.context_today(self, now)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move
+                   SET dunning_last_date = %(day)s
+                 WHERE id IN %(ids)s
+                   AND (dunning_last_date IS NULL OR dunning_last_date < %(day)s)
+                """,
+                day=day,
+                ids=tuple(invoices.ids),
+            )
+        )
+        invoices.invalidate_recordset(["dunning_last_date"])
 
     def _channel_plugin(self):
         """The plug-in of this reminder's channel."""

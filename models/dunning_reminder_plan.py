@@ -479,7 +479,6 @@ class DunningReminderPlan(models.Model):
                 UPDATE account_move move
                    SET dunning_level_id = decision.level_id,
                        dunning_escalate = FALSE,
-                       dunning_last_date = %(today)s,
                        dunning_next_date = GREATEST(
                            move.invoice_date_due, move.dunning_restart_date
                        ) + (
@@ -503,7 +502,6 @@ class DunningReminderPlan(models.Model):
             [
                 "dunning_level_id",
                 "dunning_escalate",
-                "dunning_last_date",
                 "dunning_next_date",
             ]
         )

@@ -79,8 +79,16 @@ class TestPlanLevels(DunningCommon):
         self.assertEqual(invoice.dunning_next_date, TUESDAY - days(3))
         self.plan_on(TUESDAY + days(1))
         self.assertEqual(invoice.dunning_level_id, self.levels[1])
-        self.assertEqual(invoice.dunning_last_date, TUESDAY + days(1))
         self.assertEqual(invoice.dunning_next_date, TUESDAY + days(7))
+        # Planned is not sent: "Last Reminder" waits for the reminder to leave.
+        self.assertFalse(invoice.dunning_last_date)
+        # 06:00 in Mexico City: deferred to the opening, still not reminded.
+        with freeze_time("2026-11-25 12:00:00"):
+            self.dispatch()
+        self.assertFalse(invoice.dunning_last_date)
+        with freeze_time("2026-11-25 18:00:00"):
+            self.dispatch()
+        self.assertEqual(invoice.dunning_last_date, TUESDAY + days(1))
 
     def test_last_level_leaves_no_next_date(self):
         invoice = self.create_invoice(due=TUESDAY - days(40))

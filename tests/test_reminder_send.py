@@ -266,7 +266,8 @@ class TestReminderSendInsideWindow(DunningSendCommon):
         self.assertFalse(reminder.line_ids)
         self.assertFalse(self.env["dunning.reminder.line"].sudo().search([]))
         self.assertFalse(self.invoice.dunning_level_id)
-        self.assertFalse(self.invoice.dunning_last_date)
+        # It reminded the customer of the invoice all the same.
+        self.assertEqual(self.invoice.dunning_last_date, TUESDAY)
 
     def test_send_queues_and_wakes_the_dispatcher_instead_of_sending(self):
         with freeze_time(TUESDAY_NOON_MX):
