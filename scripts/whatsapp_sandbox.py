@@ -258,6 +258,7 @@ class WebhookSender:
         self._stopped = False
         self._held = False
         self.delivered = []  # (body, http status) of every webhook posted
+        self._delivered_cond = threading.Condition()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self):
@@ -274,6 +275,19 @@ class WebhookSender:
         """Post nothing until :meth:`release` (tests: let the sender finish first)."""
         with self._cond:
             self._held = True
+
+    def wait_delivered(self, count, ok_only=False, timeout=60):
+        """Block until ``count`` webhooks were posted (answered 200 when
+        ``ok_only``); return every post. Woken by each post, not by polling a
+        clock; ``timeout`` only bounds a test that fails."""
+
+        def done():
+            posts = [p for p in self.delivered if not ok_only or p[1] == 200]
+            return len(posts) >= count
+
+        with self._delivered_cond:
+            self._delivered_cond.wait_for(done, timeout)
+        return self.delivered
 
     def release(self):
         with self._cond:
@@ -345,7 +359,9 @@ class WebhookSender:
         except (urllib.error.URLError, OSError):
             return None  # the server is not up yet: retried
         print(f"whatsapp_sandbox: webhook {what} -> HTTP {status}", flush=True)
-        self.delivered.append((body, status))
+        with self._delivered_cond:
+            self.delivered.append((body, status))
+            self._delivered_cond.notify_all()
         return status
 
 

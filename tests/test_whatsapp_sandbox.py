@@ -6,7 +6,6 @@ path the demo shows.
 """
 
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,11 +68,7 @@ class TestWhatsAppSandbox(WhatsAppCommon, HttpCase):
         # As the dispatch's commit would: the test server reads the database.
         self.env.flush_all()
         self.sandbox.webhooks.release()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.sandbox.webhooks.delivered) >= count:
-                break
-            time.sleep(0.05)
+        self.sandbox.webhooks.wait_delivered(count, timeout=timeout)
         # The webhook stored the events; the inbox's cron applies them.
         self.process_webhook_events()
         return self.sandbox.webhooks.delivered

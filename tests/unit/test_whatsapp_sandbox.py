@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,29 +37,21 @@ BODY_PARAMS = [
 ]
 
 
-def wait_until(condition, timeout=10.0):
-    """Poll ``condition`` until it holds; ``timeout`` only bounds a failing test.
-
-    Webhooks leave from the sandbox's own thread: a test waits for them to
-    arrive, and never sleeps a fixed time to conclude that something did not.
-    """
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
 class WebhookReceiver:
     """The Odoo side of the webhooks: records each POST's headers and raw body."""
 
     def __init__(self, status=200):
         self.posts = []
         self.status = status
+        self.arrived = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append((dict(self.headers), raw))
+                with receiver.arrived:
+                    receiver.posts.append((dict(self.headers), raw))
+                    receiver.arrived.notify_all()
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -78,8 +69,11 @@ class WebhookReceiver:
         host, port = self.server.server_address
         return f"http://{host}:{port}/dunning/whatsapp/webhook"
 
-    def wait_for(self, count):
-        wait_until(lambda: len(self.posts) >= count)
+    def wait_for(self, count, timeout=60):
+        """Block until ``count`` webhooks arrived: woken by each arrival, never
+        by polling a clock (``timeout`` only bounds a failing test)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.posts) >= count, timeout)
         return self.posts
 
     def stop(self):
@@ -186,11 +180,8 @@ def test_webhooks_are_retried_until_the_server_answers(tmp_path):
         receiver.wait_for(2)
         receiver.status = 200
 
-        def delivered():
-            return [s for _body, s in sandbox.webhooks.delivered if s == 200]
-
-        wait_until(lambda: len(delivered()) >= 3)
-        assert len(delivered()) == 3
+        sandbox.webhooks.wait_delivered(3, ok_only=True)
+        assert len([s for _body, s in sandbox.webhooks.delivered if s == 200]) == 3
         ok_events = [
             body["entry"][0]["changes"][0]["value"]["statuses"][0]["status"]
             for body, status in sandbox.webhooks.delivered
