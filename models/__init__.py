@@ -6,11 +6,13 @@ from . import dunning_level
 from . import dunning_reminder
 from . import dunning_reminder_plan
 from . import dunning_reminder_dispatch
+from . import dunning_reminder_gate
 from . import dunning_reminder_notice
 from . import dunning_channel
 from . import dunning_channel_email
 from . import dunning_channel_activity
 from . import dunning_channel_whatsapp
+from . import dunning_channel_whatsapp_calls
 from . import dunning_channel_sms
 from . import dunning_channel_letter
 from . import dunning_reminder_line

@@ -8,8 +8,10 @@ import psycopg2.errors
 
 from odoo.tests import tagged
 
-from ..models import dunning_channel_whatsapp as whatsapp_channel
-from ..models.dunning_channel_whatsapp import DunningReminder
+from ..models import dunning_channel_whatsapp_calls as whatsapp_channel
+from ..models.dunning_channel_whatsapp_calls import (
+    DunningReminderWhatsappCalls as DunningReminder,
+)
 from ..services.whatsapp.webhook import parse_webhook
 from .test_whatsapp_batch import NOW, WhatsAppBatchCommon
 from .test_whatsapp_common import status_value, webhook_body

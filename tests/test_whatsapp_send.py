@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import format_date, mute_logger
 
-from ..models import dunning_channel_whatsapp as whatsapp_channel
+from ..models import dunning_channel_whatsapp_calls as whatsapp_channel
 from ..models import dunning_whatsapp_account
 from ..services.backoff import MAX_ATTEMPTS, backoff_ceiling
 from ..services.whatsapp.webhook import parse_webhook
