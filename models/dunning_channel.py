@@ -70,6 +70,9 @@ class DunningChannel(models.AbstractModel):
     _channel_carries_notices = False
     # The fields the plug-in adds to levels that :meth:`_level_problem` checks.
     _channel_level_fields = ()
+    # The states past "sent" the channel's provider reports back ("delivered",
+    # "read"): the reminder's status bar shows only these.
+    _channel_receipts = ()
 
     # ------------------------------------------------------------------------------
     # The registry

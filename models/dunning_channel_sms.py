@@ -103,6 +103,7 @@ class DunningChannelSms(models.AbstractModel):
     _channel_code = "sms"
     _channel_sequence = 30
     _channel_level_fields = ("channel_sms", "sms_template_id")
+    _channel_receipts = ("delivered",)
     _channel_default_fallback = "email"
 
     @api.model

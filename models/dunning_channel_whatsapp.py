@@ -48,6 +48,7 @@ class DunningChannelWhatsapp(models.AbstractModel):
     _channel_sequence = 20
     _channel_carries_notices = True
     _channel_level_fields = ("channel_whatsapp", "whatsapp_template_id")
+    _channel_receipts = ("delivered", "read")
 
     @api.model
     def _channel_label(self):

@@ -153,6 +153,14 @@ class DunningPolicy(models.Model):
         help="Earlier end of the window on Saturdays (e.g. 15:00 in Colombia). "
         "Leave empty to use the same hours every contact day.",
     )
+    # The form's switch for the Saturday hours above: off, Saturdays use the
+    # same hours as the other days (both stored hours empty).
+    contact_saturday_own_hours = fields.Boolean(
+        string="Other Hours on Saturday",
+        compute="_compute_contact_saturday",
+        inverse="_inverse_contact_saturday_own_hours",
+    )
+    contact_on_saturday = fields.Boolean(compute="_compute_contact_saturday")
     contact_weekdays = fields.Many2many(
         "dunning.weekday",
         string="Contact Days",
@@ -341,6 +349,36 @@ class DunningPolicy(models.Model):
     def _compute_level_count(self):
         for policy in self:
             policy.level_count = len(policy.level_ids)
+
+    @api.depends(
+        "contact_saturday_hour_from", "contact_saturday_hour_to", "contact_weekdays"
+    )
+    def _compute_contact_saturday(self):
+        for policy in self:
+            policy.contact_saturday_own_hours = bool(
+                policy.contact_saturday_hour_from or policy.contact_saturday_hour_to
+            )
+            policy.contact_on_saturday = 5 in policy.contact_weekdays.mapped("code")
+
+    def _inverse_contact_saturday_own_hours(self):
+        for policy in self:
+            if not policy.contact_saturday_own_hours:
+                policy.contact_saturday_hour_from = 0.0
+                policy.contact_saturday_hour_to = 0.0
+
+    @api.onchange("contact_saturday_own_hours")
+    def _onchange_contact_saturday_own_hours(self):
+        """Switched on, Saturdays start from the weekday hours, to be edited;
+        switched off, they use them."""
+        for policy in self:
+            if not policy.contact_saturday_own_hours:
+                policy.contact_saturday_hour_from = 0.0
+                policy.contact_saturday_hour_to = 0.0
+            elif not (
+                policy.contact_saturday_hour_from or policy.contact_saturday_hour_to
+            ):
+                policy.contact_saturday_hour_from = policy.contact_hour_from
+                policy.contact_saturday_hour_to = policy.contact_hour_to
 
     @api.constrains(
         "contact_hour_from",

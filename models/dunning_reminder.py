@@ -137,6 +137,8 @@ class DunningReminder(models.Model):
     fallback_ids = fields.One2many(
         "dunning.reminder", "fallback_of_id", string="Replaced By", readonly=True
     )
+    channel_reports_delivery = fields.Boolean(compute="_compute_channel_receipts")
+    channel_reports_read = fields.Boolean(compute="_compute_channel_receipts")
     state = fields.Selection(
         [
             ("queued", "Queued"),
@@ -175,8 +177,12 @@ class DunningReminder(models.Model):
     )
     deferral_count = fields.Integer(readonly=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    # A balance at one moment, not an amount of this reminder: two reminders
+    # of one customer (two channels, two levels) would count it twice, so
+    # lists and reports never add it up.
     amount_due = fields.Monetary(
         readonly=True,
+        aggregator=None,
         help="What the customer owed in this currency when the reminder was "
         "planned or sent: open invoices minus open credit notes.",
     )
@@ -229,6 +235,17 @@ class DunningReminder(models.Model):
         for reminder in self:
             partner = reminder.partner_id.with_company(reminder.company_id)
             reminder.user_id = partner.dunning_collector_id or partner.user_id
+
+    @api.depends("channel")
+    def _compute_channel_receipts(self):
+        """Which states past "sent" the reminder's channel can report: an
+        e-mail never says it was delivered or read."""
+        channels = self.env["dunning.channel"]._dunning_channels()
+        for reminder in self:
+            plugin = channels.get(reminder.channel)
+            receipts = plugin._channel_receipts if plugin is not None else ()
+            reminder.channel_reports_delivery = "delivered" in receipts
+            reminder.channel_reports_read = "read" in receipts
 
     @api.depends("level_id", "partner_id", "company_id")
     def _compute_policy_id(self):

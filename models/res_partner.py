@@ -55,6 +55,12 @@ class ResPartner(models.Model):
         compute="_compute_dunning_promise_stats",
         help="Payment promises of this customer, in every state.",
     )
+    dunning_promise_settled_count = fields.Integer(
+        string="Promises Due",
+        compute="_compute_dunning_promise_stats",
+        help="Promises whose date has passed: kept, partly kept or broken. The "
+        "share kept is only meaningful once there is one.",
+    )
     dunning_promise_kept_rate = fields.Float(
         string="Promises Kept (%)",
         compute="_compute_dunning_promise_stats",
@@ -234,6 +240,7 @@ class ResPartner(models.Model):
             by_state = counts[partner.commercial_partner_id.id]
             settled = by_state["kept"] + by_state["partial"] + by_state["broken"]
             partner.dunning_promise_count = sum(by_state.values())
+            partner.dunning_promise_settled_count = settled
             partner.dunning_promise_kept_rate = (
                 100.0 * by_state["kept"] / settled if settled else 0.0
             )
