@@ -8,6 +8,7 @@ from . import dunning_reminder_plan
 from . import dunning_reminder_dispatch
 from . import dunning_reminder_gate
 from . import dunning_reminder_notice
+from . import dunning_reminder_senders
 from . import dunning_channel
 from . import dunning_channel_email
 from . import dunning_channel_activity

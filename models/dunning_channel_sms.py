@@ -416,7 +416,7 @@ class DunningReminder(models.Model):
             sms.sudo().to_delete = True
             message.sudo().unlink()
         if when:
-            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(at=when)
+            self.env["dunning.reminder"]._trigger_dispatch(at=when)
 
     @api.model
     def _dunning_sms_delivery(self, trackers, sms_state, failure_type=None):

@@ -349,7 +349,7 @@ class DunningReminder(models.Model):
         in a moment, through the contact gate, never in the user's request."""
         now = fields.Datetime.now()
         self.write({"scheduled_at": now})
-        self.env.ref("account_dunning.ir_cron_dunning_dispatch").sudo()._trigger(at=now)
+        self.env["dunning.reminder"]._trigger_dispatch(at=now)
 
     def _dunning_settled(self):
         """Attempted, sent or cancelled: part of the contact history."""

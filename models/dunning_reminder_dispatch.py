@@ -55,6 +55,8 @@ class DunningReminderDispatch(models.Model):
         and starts over next time, for ever. A batch starts only when the
         longest batch of the run so far still fits in the budget.
         """
+        if self._dispatch_switched_off():
+            return 0
         params = self.env["ir.config_parameter"].sudo()
         if not batch_size:
             batch_size = int(
@@ -94,7 +96,7 @@ class DunningReminderDispatch(models.Model):
             # the same deadline: those calls return at once) and then keeps
             # the job ready; the trigger wakes the workers and covers a run
             # started by hand.
-            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger()
+            self.env["dunning.reminder"]._trigger_dispatch()
         self.env["ir.cron"]._notify_progress(done=run["done"], remaining=remaining)
         self._commit_between_batches()
         return remaining
@@ -204,9 +206,7 @@ class DunningReminderDispatch(models.Model):
             trigger_times |= channels[code]._send(reminders, now)
             channels[code]._trigger_queue(reminders)
         if trigger_times:
-            self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(
-                at=sorted(trigger_times)
-            )
+            self.env["dunning.reminder"]._trigger_dispatch(at=sorted(trigger_times))
 
     def _settle(self, outcome, now):
         """Apply a channel's :data:`~.dunning_channel.Outcome` to this reminder;
@@ -410,7 +410,7 @@ class DunningReminderDispatch(models.Model):
                     "%(channel)s.",
                     channel=plugin._channel_label(),
                 )
-        self.env.ref("account_dunning.ir_cron_dunning_dispatch")._trigger(at=now)
+        self.env["dunning.reminder"]._trigger_dispatch(at=now)
         note = _(
             "A reminder by %(channel)s was queued instead.",
             channel=plugin._channel_label(),

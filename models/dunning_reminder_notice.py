@@ -125,9 +125,7 @@ class DunningReminderNotice(models.Model):
             )
         )
         if rows:
-            self.env.ref("account_dunning.ir_cron_dunning_dispatch").sudo()._trigger(
-                at=now
-            )
+            self.env["dunning.reminder"]._trigger_dispatch(at=now)
         return rows
 
     # ------------------------------------------------------------------------------

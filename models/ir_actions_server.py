@@ -144,7 +144,7 @@ class IrActionsServer(models.Model):
                 }
             )
         if queued:
-            self.env.ref("account_dunning.ir_cron_dunning_dispatch").sudo()._trigger()
+            self.env["dunning.reminder"]._trigger_dispatch()
         _logger.info(
             "Server action %s queued %s WhatsApp reminder(s), refused %s",
             self.id,

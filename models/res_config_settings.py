@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .dunning_reminder_senders import SENDERS_PARAM
 
 
 class ResConfigSettings(models.TransientModel):
@@ -7,3 +9,25 @@ class ResConfigSettings(models.TransientModel):
     dunning_policy_id = fields.Many2one(
         related="company_id.dunning_policy_id", readonly=False
     )
+    dunning_dispatch_senders = fields.Integer(
+        string="Senders",
+        default=1,
+        groups="base.group_system",
+        help="Scheduled actions sending the outbox side by side, each in a cron "
+        "worker of any of your Odoo servers. One is enough for a few thousand "
+        "messages an hour; add one per cron worker you can spare.",
+    )
+
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        param = self.env["ir.config_parameter"].sudo().get_param(SENDERS_PARAM)
+        values["dunning_dispatch_senders"] = int(param or 1)
+        return values
+
+    def set_values(self):
+        super().set_values()
+        if self.env.user.has_group("base.group_system"):
+            reminders = self.env["dunning.reminder"]
+            if len(reminders._dispatch_crons()) != self.dunning_dispatch_senders:
+                reminders._set_dispatch_senders(self.dunning_dispatch_senders)
