@@ -26,8 +26,9 @@ class ResConfigSettings(models.TransientModel):
         return values
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         if self.env.user.has_group("base.group_system"):
             reminders = self.env["dunning.reminder"]
             if len(reminders._dispatch_crons()) != self.dunning_dispatch_senders:
                 reminders._set_dispatch_senders(self.dunning_dispatch_senders)
+        return res
