@@ -21,6 +21,7 @@ from . import account_move
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_contact_window
 from . import res_users
 from . import mail_mail
 from . import dunning_whatsapp_account

@@ -1,4 +1,3 @@
-import logging
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
@@ -11,12 +10,9 @@ from ..services.contact_window import (
     next_opening,
     resolve_zone,
 )
-from ..services.timezones import partner_timezones
 from .dunning_reminder import (
     OPEN_INVOICE_DOMAIN,
 )
-
-_logger = logging.getLogger(__name__)
 
 
 class DunningReminderGate(models.Model):
@@ -253,29 +249,10 @@ class DunningReminderGate(models.Model):
 
     def _contact_window(self):
         """The policy's window for this customer, and the zones it must fit."""
-        partner = self.partner_id
-        # The person who reads the message decides the hour: the invoicing contact
-        # may sit in another zone than the head office.
         recipient = self.recipient_id or self._get_email_recipient()
-        zones = partner_timezones(
-            recipient.tz or partner.tz,
-            (recipient.country_id or partner.country_id).code,
-            (recipient.state_id or partner.state_id).code,
+        return self.partner_id._dunning_contact_window(
+            self.policy_id, recipient, self.company_id
         )
-        if not zones:
-            # No zone can be derived from the customer: the company's zone is an
-            # explicit, logged fallback, never a silent one.
-            company_partner = self.company_id.partner_id
-            zones = partner_timezones(
-                company_partner.tz,
-                company_partner.country_id.code,
-                company_partner.state_id.code,
-            ) or ("UTC",)
-            _logger.info(
-                "Customer %s has no time zone; using %s", partner.id, ", ".join(zones)
-            )
-        country = recipient.country_id or partner.country_id
-        return self.policy_id._get_contact_window(country), zones
 
     def _statement_moves_by_reminder(self):
         """:meth:`_get_statement_moves` of each reminder of ``self`` (by id), read

@@ -5,7 +5,6 @@ from odoo.tools import format_datetime
 from odoo.tools.misc import babel_locale_parse, get_lang, posix_to_ldml
 
 from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
-from ..services.timezones import partner_timezones
 from .dunning_dispute import text_to_html
 
 
@@ -403,11 +402,9 @@ class ResPartner(models.Model):
 
     def _dunning_timezones(self):
         """The zones of this customer's contact window for a confirmation or a
-        thank-you: its own, else its country's and state's; UTC when none."""
+        thank-you (:meth:`_dunning_zones`)."""
         self.ensure_one()
-        return partner_timezones(self.tz, self.country_id.code, self.state_id.code) or (
-            "UTC",
-        )
+        return self._dunning_zones()
 
     def _dunning_format_local(self, when):
         """``when`` (UTC) as this customer reads it, in the first zone of its

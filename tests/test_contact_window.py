@@ -170,6 +170,36 @@ class TestContactWindow(DunningCommon):
         self.assertEqual(reminder.state, "deferred")
         self.assertEqual(reminder.scheduled_at, datetime(2026, 11, 25, 7, 0))
 
+    def test_gate_and_the_collectors_wizards_read_one_window(self):
+        """The call log and the WhatsApp composer warn from the zones the gate
+        defers by: the company's for a customer without any zone (they used
+        to say nothing, or count in UTC)."""
+        customer = self._create_customer("Sin Datos", tz=False, country_id=False)
+        invoice = self.create_invoice(customer, due=TUESDAY - timedelta(days=1))
+        window, zones = customer._dunning_contact_window(
+            self.policy, company=self.company
+        )
+        self.assertEqual(zones, ("Europe/Madrid",))
+        self.plan_on(TUESDAY)
+        # 06:30 UTC: 07:30 in Madrid, closed; 00:30 in Mexico City.
+        with freeze_time(datetime(2026, 11, 25, 6, 30)):
+            self.dispatch()
+            self.assertEqual(self.reminders(customer).state, "deferred")
+            log = (
+                self.env["dunning.interaction.log"]
+                .with_context(default_partner_id=customer.id)
+                .new({"partner_id": customer.id})
+            )
+            self.assertIn("Europe/Madrid", log.window_warning)
+            compose = self.env["dunning.whatsapp.compose"].new({"move_id": invoice.id})
+            self.assertFalse(compose._in_contact_hours(customer, datetime.now()))
+        # 09:00 UTC: 10:00 in Madrid, open for all three.
+        with freeze_time(datetime(2026, 11, 25, 9, 0)):
+            log = self.env["dunning.interaction.log"].new({"partner_id": customer.id})
+            self.assertFalse(log.window_warning)
+            compose = self.env["dunning.whatsapp.compose"].new({"move_id": invoice.id})
+            self.assertTrue(compose._in_contact_hours(customer, datetime.now()))
+
     def test_saturday_is_deferred_to_monday_morning(self):
         saturday = date(2026, 11, 28)
         # Saturday noon in Mexico City.

@@ -5,7 +5,6 @@ from odoo.exceptions import UserError
 
 from ..models.dunning_interaction import INTERACTION_CHANNELS
 from ..services.contact_window import describe, is_open
-from ..services.timezones import partner_timezones
 
 
 class DunningInteractionLog(models.TransientModel):
@@ -172,12 +171,9 @@ class DunningInteractionLog(models.TransientModel):
             policy = partner.dunning_policy_id or wizard.company_id.dunning_policy_id
             if not partner or not policy:
                 continue
-            zones = partner_timezones(
-                partner.tz, partner.country_id.code, partner.state_id.code
+            window, zones = partner._dunning_contact_window(
+                policy, company=wizard.company_id
             )
-            if not zones:
-                continue
-            window = policy._get_contact_window(partner.country_id)
             if not is_open(window, now, zones):
                 wizard.window_warning = _(
                     "Outside the customer's contact hours (%(window)s, in their "

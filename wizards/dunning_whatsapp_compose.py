@@ -4,7 +4,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.contact_window import is_open
-from ..services.timezones import partner_timezones
 from ..services.whatsapp.payloads import MAX_TEXT_CHARS
 
 # Meta's customer-service window: free text is allowed within 24 hours of the
@@ -249,10 +248,7 @@ class DunningWhatsappCompose(models.TransientModel):
         policy = self._get_policy(partner)
         if not policy:
             return True
-        window = policy._get_contact_window(partner.country_id)
-        zones = partner_timezones(
-            partner.tz, partner.country_id.code, partner.state_id.code
-        ) or ("UTC",)
+        window, zones = partner._dunning_contact_window(policy, company=self.company_id)
         return is_open(window, now, zones)
 
     @api.model
