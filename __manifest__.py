@@ -54,6 +54,7 @@
         "views/dunning_interaction_views.xml",
         "views/dunning_timeline_views.xml",
         "views/dunning_collector_report_views.xml",
+        "views/dunning_analysis_views.xml",
         # Before the views whose buttons open it.
         "wizards/dunning_reminder_send_views.xml",
         "wizards/dunning_whatsapp_compose_views.xml",

@@ -42,3 +42,5 @@ from . import dunning_interaction
 from . import dunning_worklist
 from . import dunning_timeline
 from . import dunning_collector_report
+from . import dunning_aging_report
+from . import dunning_kpi_report

@@ -4,3 +4,4 @@ from . import dunning_whatsapp_consent_record
 from . import dunning_promise_create
 from . import dunning_payment_plan_create
 from . import dunning_interaction_log
+from . import dunning_aging_date
