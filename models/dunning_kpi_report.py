@@ -128,24 +128,46 @@ class DunningKpiReport(models.Model):
             ),
             -- Items issued by a month's end and due after it, less what was
             -- reconciled with them by then: the month's current receivables.
+            -- Aggregated from two joins, never a query per item.
+            current_item AS (
+                -- The months an item spans the end of: issued by their end,
+                -- due after it. Few per item, generated from the item (a join
+                -- of every month with every item would be quadratic).
+                SELECT r.company_id, r.id, r.balance,
+                       spanned::date AS month_start,
+                       (spanned + INTERVAL '1 month' - INTERVAL '1 day')::date
+                           AS month_end
+                  FROM receivable r
+                 CROSS JOIN LATERAL generate_series(
+                           date_trunc('month', r.date),
+                           r.date_maturity - INTERVAL '1 month',
+                           INTERVAL '1 month') AS spanned
+                 WHERE r.date_maturity > r.date
+            ),
+            current_paid AS (
+                SELECT item.company_id, item.month_start,
+                       SUM(part.amount) AS amount
+                  FROM current_item item
+                  JOIN account_partial_reconcile part
+                    ON part.debit_move_id = item.id
+                   AND part.max_date <= item.month_end
+                 GROUP BY 1, 2
+                 UNION ALL
+                SELECT item.company_id, item.month_start, -SUM(part.amount)
+                  FROM current_item item
+                  JOIN account_partial_reconcile part
+                    ON part.credit_move_id = item.id
+                   AND part.max_date <= item.month_end
+                 GROUP BY 1, 2
+            ),
             current AS (
-                SELECT month.company_id,
-                       month.month_start,
-                       SUM(r.balance
-                           - COALESCE((SELECT SUM(part.amount)
-                                         FROM account_partial_reconcile part
-                                        WHERE part.debit_move_id = r.id
-                                          AND part.max_date <= month.month_end), 0)
-                           + COALESCE((SELECT SUM(part.amount)
-                                         FROM account_partial_reconcile part
-                                        WHERE part.credit_move_id = r.id
-                                          AND part.max_date <= month.month_end), 0)
-                       ) AS amount
-                  FROM month
-                  JOIN receivable r
-                    ON r.company_id = month.company_id
-                   AND r.date <= month.month_end
-                   AND r.date_maturity > month.month_end
+                SELECT company_id, month_start, SUM(amount) AS amount
+                  FROM (SELECT company_id, month_start, SUM(balance) AS amount
+                          FROM current_item
+                         GROUP BY 1, 2
+                         UNION ALL
+                        SELECT company_id, month_start, -amount
+                          FROM current_paid) parts
                  GROUP BY 1, 2
             ),
             -- The balance before the first month of the series.
