@@ -1,7 +1,7 @@
 """Aged receivables as of any day, DSO (countback), best possible DSO and CEI,
 checked against a small ledger computed by hand."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 
@@ -132,3 +132,85 @@ class TestAnalysis(DunningCommon):
             )
         self.assertEqual(len(months), 12)
         self.assertEqual(min(m["month"] for m in months), date(2025, 12, 1))
+
+
+@tagged("post_install", "-at_install")
+class TestReminderResults(DunningCommon):
+    """Four reminders of level +7 sent on November 2nd: by e-mail to customers
+    who paid 3 and 20 days later; by WhatsApp, read and answered, to one who
+    did not pay; by WhatsApp, only delivered, to one who paid the same day."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.level = cls.levels[7]
+        sent_on = date(2026, 11, 2)
+        Reminder = cls.env["dunning.reminder"].sudo()
+        cls.rows = {}
+        for name, channel, state, paid_after in (
+            ("fast", "email", "sent", 3),
+            ("slow", "email", "sent", 20),
+            ("talker", "whatsapp", "read", None),
+            ("sameday", "whatsapp", "delivered", 0),
+        ):
+            customer = cls._create_customer(f"Cliente {name}")
+            invoice = cls.create_invoice(customer, due=date(2026, 10, 26))
+            cls.rows[name] = Reminder.create(
+                {
+                    "partner_id": customer.id,
+                    "company_id": cls.company.id,
+                    "level_id": cls.level.id,
+                    "channel": channel,
+                    "state": state,
+                    "sent_at": "2026-11-02 16:00:00",
+                    "currency_id": cls.company.currency_id.id,
+                    "move_ids": [(6, 0, invoice.ids)],
+                }
+            )
+            if paid_after is not None:
+                with freeze_time(sent_on + timedelta(days=paid_after)):
+                    cls.register_payment(invoice)
+        talker = cls.rows["talker"].partner_id
+        cls.env["dunning.whatsapp.message"].sudo().create(
+            {
+                "partner_id": talker.id,
+                "direction": "in",
+                "state": "received",
+                "body": "Pago el viernes",
+                "received_at": "2026-11-03 15:00:00",
+            }
+        )
+
+    def results(self, groupby):
+        return {
+            group[groupby]: group
+            for group in self.env["dunning.contact.report"].read_group(
+                [("reminder_id", "in", [r.id for r in self.rows.values()])],
+                [
+                    "reminder_count:sum",
+                    "delivered_rate:avg",
+                    "read_rate:avg",
+                    "replied_rate:avg",
+                    "paid_7_rate:avg",
+                    "paid_30_rate:avg",
+                ],
+                [groupby],
+            )
+        }
+
+    def test_rates_per_channel(self):
+        by_channel = self.results("channel")
+        email, whatsapp = by_channel["email"], by_channel["whatsapp"]
+        self.assertEqual(email["reminder_count"], 2)
+        self.assertEqual(email["paid_7_rate"], 50.0)
+        self.assertEqual(email["paid_30_rate"], 100.0)
+        self.assertEqual(email["replied_rate"], 0.0)
+        self.assertEqual(whatsapp["delivered_rate"], 100.0)
+        self.assertEqual(whatsapp["read_rate"], 50.0)
+        self.assertEqual(whatsapp["replied_rate"], 50.0)
+        self.assertEqual(whatsapp["paid_7_rate"], 50.0)
+
+    def test_rates_per_level(self):
+        level = self.results("level_id")[(self.level.id, self.level.display_name)]
+        self.assertEqual(level["reminder_count"], 4)
+        self.assertEqual(level["paid_30_rate"], 75.0)
