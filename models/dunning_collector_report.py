@@ -30,6 +30,23 @@ class DunningCollectorReport(models.Model):
     outcome_id = fields.Many2one("dunning.outcome", readonly=True)
     contact_count = fields.Integer(string="Contacts", readonly=True)
     amount_collected = fields.Monetary(string="Collected within 7 Days", readonly=True)
+    attempt_count = fields.Integer(
+        string="Attempts",
+        readonly=True,
+        help="Everything the collectors logged: calls, visits, messages, "
+        "answered or not.",
+    )
+    right_party_count = fields.Integer(
+        string="Right-Party Contacts",
+        readonly=True,
+        help="Attempts that reached the debtor in person, identity confirmed.",
+    )
+    right_party_rate = fields.Float(
+        string="Right-Party Contact Rate (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Right-party contacts / attempts x 100.",
+    )
     promise_count = fields.Integer(string="Promises Made", readonly=True)
     promise_kept_count = fields.Integer(string="Promises Kept", readonly=True)
     promise_partial_count = fields.Integer(
@@ -37,6 +54,13 @@ class DunningCollectorReport(models.Model):
     )
     promise_broken_count = fields.Integer(string="Promises Broken", readonly=True)
     promise_amount = fields.Monetary(string="Amount Promised", readonly=True)
+    promise_kept_rate = fields.Float(
+        string="Promises Kept (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Promises kept in full / promises whose date has passed (kept, "
+        "partly kept or broken) x 100; open promises do not count yet.",
+    )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -58,11 +82,16 @@ class DunningCollectorReport(models.Model):
                       promise.user_id, promise.partner_id, promise.company_id,
                       log.outcome_id,
                       0 AS contact_count, 0::numeric AS amount_collected,
+                      0 AS attempt_count, 0 AS right_party_count,
+                      NULL::float AS right_party_rate,
                       1 AS promise_count,
                       (promise.state = 'kept')::int AS promise_kept_count,
                       (promise.state = 'partial')::int AS promise_partial_count,
                       (promise.state = 'broken')::int AS promise_broken_count,
-                      promise.amount AS promise_amount
+                      promise.amount AS promise_amount,
+                      CASE WHEN promise.state = 'kept' THEN 100.0
+                           WHEN promise.state IN ('partial', 'broken') THEN 0.0
+                      END AS promise_kept_rate
                  FROM dunning_promise promise
                  LEFT JOIN LATERAL (
                       SELECT interaction.outcome_id
@@ -76,11 +105,15 @@ class DunningCollectorReport(models.Model):
     def _query(self):
         return SQL(
             """
-            WITH contact AS (
+            WITH attempt AS (
                 SELECT log.id, log.date, log.user_id, log.partner_id,
-                       log.company_id, log.outcome_id
+                       log.company_id, log.outcome_id, log.counts_as_contact,
+                       log.counts_as_contact AND log.identity_confirmed
+                           AND NOT COALESCE(log.third_party, FALSE) AS right_party
                   FROM dunning_interaction log
-                 WHERE log.counts_as_contact
+            ),
+            contact AS (
+                SELECT * FROM attempt WHERE attempt.counts_as_contact
             ),
             payment AS (
                 -- Payments (journal entries, not credit notes) reconciled with
@@ -117,18 +150,24 @@ class DunningCollectorReport(models.Model):
               ORDER BY payment.move_id, payment.partner_id,
                        contact.date DESC, contact.id DESC
             )
-            SELECT contact.id::bigint * 2 AS id,
-                   contact.date, contact.user_id, contact.partner_id,
-                   contact.company_id, contact.outcome_id,
-                   1 AS contact_count,
+            SELECT attempt.id::bigint * 2 AS id,
+                   attempt.date, attempt.user_id, attempt.partner_id,
+                   attempt.company_id, attempt.outcome_id,
+                   attempt.counts_as_contact::int AS contact_count,
                    COALESCE(SUM(credited.amount), 0) AS amount_collected,
+                   1 AS attempt_count,
+                   attempt.right_party::int AS right_party_count,
+                   CASE WHEN attempt.right_party THEN 100.0 ELSE 0.0 END
+                       AS right_party_rate,
                    0 AS promise_count, 0 AS promise_kept_count,
                    0 AS promise_partial_count, 0 AS promise_broken_count,
-                   0::numeric AS promise_amount
-              FROM contact
-              LEFT JOIN credited ON credited.contact_id = contact.id
-          GROUP BY contact.id, contact.date, contact.user_id, contact.partner_id,
-                   contact.company_id, contact.outcome_id
+                   0::numeric AS promise_amount,
+                   NULL::float AS promise_kept_rate
+              FROM attempt
+              LEFT JOIN credited ON credited.contact_id = attempt.id
+          GROUP BY attempt.id, attempt.date, attempt.user_id, attempt.partner_id,
+                   attempt.company_id, attempt.outcome_id,
+                   attempt.counts_as_contact, attempt.right_party
              UNION ALL
             (%(promises)s)
             """,

@@ -90,6 +90,50 @@ class TestSupervision(CollectCommon):
             },
         )
 
+    def test_right_party_contact_rate_and_promises_kept(self):
+        day = date(2026, 11, 2)
+        self.contact(self.collector, day, code="no_answer")
+        self.contact(self.collector, day, code="voicemail")
+        self.contact(self.collector, day, code="refused")
+        self.contact(self.collector, day + timedelta(days=1), code="refused")
+        # Someone else answered: nothing disclosed, not the right party.
+        third = self.contact(self.collector_2, day, code="call_back")
+        third.sudo().write({"third_party": True})
+        self.env.flush_all()
+        groups = self.env["dunning.collector.report"]._read_group(
+            [("company_id", "=", self.company.id)],
+            ["user_id"],
+            ["attempt_count:sum", "right_party_count:sum", "right_party_rate:avg"],
+        )
+        figures = {user: rest for user, *rest in groups}
+        self.assertEqual(figures[self.collector], [4, 2, 50.0])
+        self.assertEqual(figures[self.collector_2], [1, 0, 0.0])
+
+    def test_kept_rate_counts_only_promises_that_fell_due(self):
+        Promise = self.env["dunning.promise"].sudo()
+        invoice = self.create_invoice(due=date(2026, 10, 1), amount=1000)
+        values = {
+            "partner_id": self.customer.id,
+            "company_id": self.company.id,
+            "user_id": self.collector.id,
+            "currency_id": self.company.currency_id.id,
+            "move_ids": [Command.set(invoice.ids)],
+            "amount": 1000,
+            "date_promised": date(2026, 11, 10),
+        }
+        for state in ("kept", "broken", "partial", "open"):
+            promise = Promise.create(values)
+            promise.write({"state": state})
+        self.env.flush_all()
+        [(count, rate)] = self.env["dunning.collector.report"]._read_group(
+            [("company_id", "=", self.company.id), ("promise_count", "=", 1)],
+            [],
+            ["promise_count:sum", "promise_kept_rate:avg"],
+        )
+        self.assertEqual(count, 4)
+        # One kept of the three that fell due; the open one waits.
+        self.assertAlmostEqual(rate, 100 / 3)
+
     def test_only_managers_see_the_results(self):
         self.env["dunning.collector.report"].with_user(self.manager).search([])
         with self.assertRaises(AccessError):
