@@ -45,3 +45,4 @@ from . import dunning_collector_report
 from . import dunning_aging_report
 from . import dunning_kpi_report
 from . import dunning_contact_report
+from . import dunning_risk

@@ -9,6 +9,27 @@ class ResConfigSettings(models.TransientModel):
     dunning_policy_id = fields.Many2one(
         related="company_id.dunning_policy_id", readonly=False
     )
+    dunning_risk_weight_delay = fields.Integer(
+        related="company_id.dunning_risk_weight_delay", readonly=False
+    )
+    dunning_risk_weight_trend = fields.Integer(
+        related="company_id.dunning_risk_weight_trend", readonly=False
+    )
+    dunning_risk_weight_late = fields.Integer(
+        related="company_id.dunning_risk_weight_late", readonly=False
+    )
+    dunning_risk_weight_broken = fields.Integer(
+        related="company_id.dunning_risk_weight_broken", readonly=False
+    )
+    dunning_risk_weight_dispute = fields.Integer(
+        related="company_id.dunning_risk_weight_dispute", readonly=False
+    )
+    dunning_risk_weight_exposure = fields.Integer(
+        related="company_id.dunning_risk_weight_exposure", readonly=False
+    )
+    dunning_risk_weight_new = fields.Integer(
+        related="company_id.dunning_risk_weight_new", readonly=False
+    )
     dunning_dispatch_senders = fields.Integer(
         string="Senders",
         default=1,
