@@ -27,6 +27,8 @@ from . import mail_mail
 from . import dunning_whatsapp_account
 from . import dunning_whatsapp_template
 from . import dunning_whatsapp_message
+from . import dunning_whatsapp_message_chatter
+from . import dunning_whatsapp_media
 from . import dunning_whatsapp_event
 from . import ir_actions_server
 from . import ir_http
