@@ -22,6 +22,7 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_contact_window
+from . import res_partner_verify
 from . import res_users
 from . import mail_mail
 from . import dunning_whatsapp_account
