@@ -42,3 +42,4 @@ from . import test_outbox
 from . import test_screens
 from . import test_dispatch_senders
 from . import test_analysis
+from . import test_whatsapp_media
