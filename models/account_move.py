@@ -242,8 +242,7 @@ class AccountMove(models.Model):
         arrive. Reminders about these invoices resume."""
         self.filtered("dunning_verify_until")._dunning_verify_clear(
             _(
-                "%(user)s found that the payment was not received: reminders "
-                "resume.",
+                "%(user)s found that the payment was not received: reminders resume.",
                 user=self.env.user.name,
             )
         )
@@ -339,8 +338,10 @@ class AccountMove(models.Model):
         payment promise until its grace date (``promised_sql`` in SQL)."""
         today = fields.Date.context_today(self)
         held = self.filtered(
-            lambda m: m.dunning_dispute_id
-            or (m.dunning_verify_until and m.dunning_verify_until >= today)
+            lambda m: (
+                m.dunning_dispute_id
+                or (m.dunning_verify_until and m.dunning_verify_until >= today)
+            )
         )
         return held | (self - held)._dunning_promised()
 
