@@ -371,6 +371,15 @@ class AccountMove(models.Model):
         the chatter of each invoice and of its customer says who and until
         when (the collectors may not edit invoices: written as the system)."""
         self.sudo().write({"dunning_verify_until": until})
+        # As for a promise: a queued reminder about these invoices only is not
+        # needed any more; one listing others still goes, without them.
+        self._dunning_cancel_pending(
+            self,
+            _(
+                "A collector is verifying the payment of the invoices this "
+                "reminder was about."
+            ),
+        )
         for partner, moves in self.grouped("commercial_partner_id").items():
             body = _(
                 "%(user)s marked %(invoices)s as payment to verify until %(date)s: "

@@ -298,15 +298,28 @@ class TestPaymentToVerify(MediaCommon):
         body = self.sandbox.sent[0]["template"]["components"][0]["parameters"]
         self.assertIn("300.00", body[1]["text"])
 
-    def test_reminder_of_only_held_invoices_is_cancelled(self):
+    def test_marking_cancels_a_reminder_about_these_invoices_only(self):
         invoice = self.create_invoice(self.wa_customer, due=TUESDAY)
         self.plan_on(TUESDAY)
         reminder = self.reminders(self.wa_customer)
         with freeze_time(TUESDAY_NOON_MX):
             self.mark(invoice, TUESDAY + timedelta(days=3))
+        self.assertEqual(reminder.state, "cancelled")
+        # The reason in the language of the collector who marked it.
+        self.assertIn("verificando el pago", reminder.error_message)
+
+    def test_dispatch_holds_a_reminder_whose_invoices_are_all_to_verify(self):
+        invoice = self.create_invoice(self.wa_customer, due=TUESDAY)
+        self.plan_on(TUESDAY)
+        reminder = self.reminders(self.wa_customer)
+        # Set without the wizard's own cancellation (an import, another
+        # module): the gate at send time still holds the reminder.
+        invoice.sudo().dunning_verify_until = TUESDAY + timedelta(days=3)
+        with freeze_time(TUESDAY_NOON_MX):
             reminder.with_user(self.env.ref("base.user_root"))._dispatch(NOW)
         self.assertEqual(reminder.state, "cancelled")
         self.assertIn("verifying the payment", reminder.error_message)
+        self.assertFalse(self.sandbox.sent)
 
     def test_marking_leaves_an_audit_note_and_shows_on_the_customer(self):
         invoice = self.create_invoice(self.wa_customer, due=TUESDAY)
