@@ -153,15 +153,21 @@ class DunningWhatsappMessage(models.Model):
             body += Markup("<p>%s</p>") % self.body
         if self.media_error:
             body += Markup("<p>%s</p>") % self.media_error
-        # The customer's own file: posted as theirs, an internal note.
-        note = partner.sudo().message_post(
-            body=body,
-            author_id=partner.id,
-            message_type="comment",
-            subtype_xmlid="mail.mt_note",
-            attachments=[(download.name, download.data)]
-            if download.data is not None
-            else None,
+        # The customer's own file: posted as theirs, an internal note; nobody
+        # subscribed to the customer by it (neither the cron's user nor the
+        # customer, who would then get the collectors' messages by email).
+        note = (
+            partner.sudo()
+            .with_context(mail_create_nosubscribe=True)
+            .message_post(
+                body=body,
+                author_id=partner.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+                attachments=[(download.name, download.data)]
+                if download.data is not None
+                else None,
+            )
         )
         return note.attachment_ids
 

@@ -147,6 +147,8 @@ class TestWhatsAppMedia(MediaCommon, HttpCase):
         self.assertEqual(len(post), 1)
         self.assertEqual(post.attachment_ids.raw, JPEG)
         self.assertIn("Pago factura", str(post.body))
+        self.assertEqual(post.author_id, self.wa_customer)
+        self.assertNotIn(self.wa_customer, self.wa_customer.message_partner_ids)
         # The collector verifies it, told in Spanish, with the file.
         activity = self.activities()
         self.assertEqual(len(activity), 1)
