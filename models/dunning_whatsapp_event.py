@@ -275,7 +275,7 @@ class DunningWhatsappEvent(models.Model):
                     error=type(error).__name__,
                 )
                 retry_at.add(event._retry_later(reason))
-            except EventNotReady as error:
+            except (EventNotReady, MediaNotReady) as error:
                 retry_at.add(event._retry_later(str(error)))
             except (ValueError, TypeError, KeyError, AttributeError) as error:
                 # The stored content is not what the parser produces.
@@ -442,17 +442,12 @@ class DunningWhatsappEvent(models.Model):
         event = MessageEvent.from_dict(data)
         messages = self.env["dunning.whatsapp.message"].sudo()
         # The file first, before anything is written: a download that fails
-        # for now leaves nothing behind, and the event is tried again.
-        try:
-            media = messages._media_download(
-                self.account_id,
-                event,
-                last_attempt=not can_retry(self.retry_count + 1, MAX_ATTEMPTS),
-            )
-        except MediaNotReady as error:
-            raise EventNotReady(
-                _("The file could not be downloaded yet: %(error)s", error=error)
-            ) from error
+        # for now (MediaNotReady) leaves nothing behind; the event is retried.
+        media = messages._media_download(
+            self.account_id,
+            event,
+            last_attempt=not can_retry(self.retry_count + 1, MAX_ATTEMPTS),
+        )
         partner = self.env["res.partner"]._whatsapp_find_by_wa_id(
             event.from_wa_id, self.account_id.company_id
         )
@@ -476,15 +471,11 @@ class DunningWhatsappEvent(models.Model):
                 "company_id": self.account_id.company_id.id,
                 "partner_id": partner.id,
                 "wa_id": event.from_wa_id,
-                "body": text
-                or (media and messages._media_label(media.kind, event.media_filename))
-                or event.type,
-                "media_id": event.media_id,
-                "media_type": media.kind if media else False,
-                "media_error": media.error if media else False,
+                "body": text or event.type,
                 "received_at": when,
                 "reply_to_id": reply_to.id,
                 "quick_reply_payload": event.button_payload,
+                **messages._media_values(media, event),
             }
         )
         attachments = message._media_store(media) if media else None

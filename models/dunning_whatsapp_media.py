@@ -98,7 +98,9 @@ class DunningWhatsappMessage(models.Model):
             reason = error.message
         except (RetryableError, AccountError) as error:
             if not last_attempt:
-                raise MediaNotReady(str(error)) from error
+                raise MediaNotReady(
+                    _("The file could not be downloaded yet: %(error)s", error=error)
+                ) from error
             reason = error.message
         except (WhatsAppError, ValueError) as error:
             reason = str(error)
@@ -118,12 +120,21 @@ class DunningWhatsappMessage(models.Model):
         )
 
     @api.model
-    def _media_label(self, kind, filename=None):
-        """What the message says when the customer wrote nothing with the file:
-        ``[image]``, ``[document: receipt.pdf]``."""
-        if filename:
-            return f"[{kind}: {filename}]"
-        return f"[{kind}]"
+    def _media_values(self, download, event):
+        """The inbound message's values for the file of ``event`` (none without
+        one): the body is the caption, else a label such as ``[image]`` or
+        ``[document: receipt.pdf]``."""
+        if not download:
+            return {}
+        label = f"[{download.kind}]"
+        if event.media_filename:
+            label = f"[{download.kind}: {event.media_filename}]"
+        return {
+            "body": event.text or label,
+            "media_id": event.media_id,
+            "media_type": download.kind,
+            "media_error": download.error or False,
+        }
 
     def _media_store(self, download):
         """Keep the file on this inbound message and in its customer's chatter,
