@@ -62,6 +62,7 @@
         "wizards/dunning_promise_create_views.xml",
         "wizards/dunning_payment_plan_create_views.xml",
         "wizards/dunning_interaction_log_views.xml",
+        "wizards/dunning_payment_verify_views.xml",
         "views/dunning_worklist_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",

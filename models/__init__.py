@@ -22,11 +22,14 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_contact_window
+from . import res_partner_verify
 from . import res_users
 from . import mail_mail
 from . import dunning_whatsapp_account
 from . import dunning_whatsapp_template
 from . import dunning_whatsapp_message
+from . import dunning_whatsapp_message_chatter
+from . import dunning_whatsapp_media
 from . import dunning_whatsapp_event
 from . import ir_actions_server
 from . import ir_http

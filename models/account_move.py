@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 
 class AccountMove(models.Model):
@@ -79,6 +79,15 @@ class AccountMove(models.Model):
         ondelete="set null",
         help="The customer disputes this invoice: no reminder until the dispute "
         "is settled.",
+    )
+    dunning_verify_until = fields.Date(
+        string="Payment to Verify Until",
+        readonly=True,
+        copy=False,
+        help="The customer says this invoice is paid (a transfer receipt sent by "
+        "WhatsApp, say) and a collector is checking it: no reminder about it "
+        "until this day included. Cleared when the invoice is paid, or when the "
+        "collector finds the payment was not received.",
     )
     dunning_escalate = fields.Boolean(
         string="Escalate Now",
@@ -163,6 +172,9 @@ class AccountMove(models.Model):
             lambda m: m.move_type == "out_invoice" and m.dunning_level_id
         )
         self._dunning_stop(_("The invoice was paid."))
+        self.filtered("dunning_verify_until")._dunning_verify_clear(
+            _("The invoice was paid: the payment to verify is settled.")
+        )
         in_collection.filtered(lambda m: not m._is_dunning_open())._dunning_thank()
         # Whoever records the payment, settling the promises it keeps is the
         # system's job: the accountant may not edit the collectors' promises.
@@ -224,6 +236,17 @@ class AccountMove(models.Model):
             "default_company_id": self.company_id.id,
         }
         return action
+
+    def action_dunning_payment_not_received(self):
+        """The collector checked: the payment the customer spoke of did not
+        arrive. Reminders about these invoices resume."""
+        self.filtered("dunning_verify_until")._dunning_verify_clear(
+            _(
+                "%(user)s found that the payment was not received: reminders resume.",
+                user=self.env.user.name,
+            )
+        )
+        return True
 
     def action_dunning_exclude(self):
         self.write({"dunning_excluded": True})
@@ -311,9 +334,16 @@ class AccountMove(models.Model):
 
     def _dunning_held(self):
         """The invoices of ``self`` whose reminders are on hold today: disputed,
-        or covered by an open payment promise until its grace date."""
-        disputed = self.filtered("dunning_dispute_id")
-        return disputed | (self - disputed)._dunning_promised()
+        with a payment to verify until a day not past, or covered by an open
+        payment promise until its grace date (``promised_sql`` in SQL)."""
+        today = fields.Date.context_today(self)
+        held = self.filtered(
+            lambda m: (
+                m.dunning_dispute_id
+                or (m.dunning_verify_until and m.dunning_verify_until >= today)
+            )
+        )
+        return held | (self - held)._dunning_promised()
 
     def _dunning_promised(self):
         """The invoices of ``self`` covered today by an open payment promise."""
@@ -330,6 +360,47 @@ class AccountMove(models.Model):
             )
         )
         return self & promises.move_ids
+
+    def _dunning_open(self):
+        """The open customer invoices of ``self``."""
+        return self.filtered(lambda m: m._is_dunning_open())
+
+    def _dunning_verify(self, until, note=None):
+        """Hold these invoices from reminders until ``until`` (included): the
+        customer says they are paid and a collector is checking. A note in
+        the chatter of each invoice and of its customer says who and until
+        when (the collectors may not edit invoices: written as the system)."""
+        self.sudo().write({"dunning_verify_until": until})
+        # As for a promise: a queued reminder about these invoices only is not
+        # needed any more; one listing others still goes, without them.
+        self._dunning_cancel_pending(
+            self,
+            _(
+                "A collector is verifying the payment of the invoices this "
+                "reminder was about."
+            ),
+        )
+        for partner, moves in self.grouped("commercial_partner_id").items():
+            body = _(
+                "%(user)s marked %(invoices)s as payment to verify until %(date)s: "
+                "no reminder about them until then.",
+                user=self.env.user.name,
+                invoices=", ".join(moves.mapped("name")),
+                date=format_date(self.env, until),
+            )
+            if note:
+                body = _("%(body)s Note: %(note)s", body=body, note=note)
+            for record in (partner, *moves):
+                record.sudo()._message_log(
+                    body=body, author_id=self.env.user.partner_id.id
+                )
+
+    def _dunning_verify_clear(self, reason):
+        """Lift the payment to verify of these invoices, with ``reason`` in
+        the chatter of each."""
+        self.sudo().write({"dunning_verify_until": False})
+        for move in self:
+            move.sudo()._message_log(body=reason)
 
     def _dunning_active(self):
         """The invoices of ``self`` that still call for reminders: open, included

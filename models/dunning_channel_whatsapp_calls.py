@@ -31,7 +31,7 @@ _logger = logging.getLogger(__name__)
 # ``bucket``: its token bucket).
 WhatsAppCall = namedtuple(
     "WhatsAppCall",
-    "clients bucket to template language params url_suffix body callback_data",
+    "clients bucket to template language params url_suffix body callback_data buttons",
 )
 # Calls of a batch made at the same time (each waits about a round trip for
 # its answer). After a crash, at most twice as many messages are uncertain:
@@ -148,6 +148,8 @@ class DunningReminderWhatsappCalls(models.Model):
                 url_suffix=send.url_suffix,
                 body=send.body,
                 callback_data=self.uuid,
+                # Where the template has its buttons (read in this thread).
+                buttons=send.template._button_params() if send.template else {},
             )
             message.attempted_at = fields.Datetime.now()
         except Exception as error:  # noqa: BLE001
@@ -179,6 +181,7 @@ class DunningReminderWhatsappCalls(models.Model):
                 call.params,
                 url_button_suffix=call.url_suffix,
                 callback_data=call.callback_data,
+                **call.buttons,
             )
         except Exception as error:  # noqa: BLE001 -- recorded as the outcome
             return error

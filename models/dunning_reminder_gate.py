@@ -1,7 +1,7 @@
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
-from odoo import _, models
+from odoo import _, fields, models
 from odoo.tools import SQL
 
 from ..services.contact_window import (
@@ -112,6 +112,14 @@ class DunningReminderGate(models.Model):
         moves = self.line_ids.move_id
         if moves.filtered("dunning_dispute_id"):
             return _("The customer disputes the invoices this reminder was about.")
+        today = fields.Date.context_today(self)
+        if moves.filtered(
+            lambda m: m.dunning_verify_until and m.dunning_verify_until >= today
+        ):
+            return _(
+                "A collector is verifying the payment of the invoices this "
+                "reminder was about."
+            )
         if moves._dunning_held():
             return _(
                 "The invoices this reminder was about are covered by a payment promise."

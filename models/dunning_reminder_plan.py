@@ -508,18 +508,25 @@ class DunningReminderPlan(models.Model):
 
 
 def promised_sql(move_id, today):
-    """SQL: the invoice ``move_id`` is covered on ``today`` by an open payment
-    promise (until its grace date), as ``account.move._dunning_promised`` says;
-    for the set-based queries of planning."""
+    """SQL: the invoice ``move_id`` is on hold on ``today`` for what the
+    customer said: covered by an open payment promise (until its grace date),
+    or a payment to verify (until its day), as ``account.move._dunning_held``
+    says (disputes are checked apart, on the column); for the set-based
+    queries of planning and statements."""
     return SQL(
-        """EXISTS (
+        """(EXISTS (
             SELECT 1
               FROM dunning_promise_account_move_rel promised
               JOIN dunning_promise promise ON promise.id = promised.promise_id
-             WHERE promised.move_id = %s
+             WHERE promised.move_id = %(move)s
                AND promise.state = 'open'
-               AND promise.date_grace >= %s
-        )""",
-        move_id,
-        today,
+               AND promise.date_grace >= %(today)s
+        ) OR EXISTS (
+            SELECT 1
+              FROM account_move to_verify
+             WHERE to_verify.id = %(move)s
+               AND to_verify.dunning_verify_until >= %(today)s
+        ))""",
+        move=move_id,
+        today=today,
     )

@@ -17,6 +17,7 @@ from ..services.whatsapp.events import (
     is_opt_out,
 )
 from ..services.whatsapp.webhook import key_hash
+from .dunning_whatsapp_media import MediaNotReady
 
 _logger = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class DunningWhatsappEvent(models.Model):
                     error=type(error).__name__,
                 )
                 retry_at.add(event._retry_later(reason))
-            except EventNotReady as error:
+            except (EventNotReady, MediaNotReady) as error:
                 retry_at.add(event._retry_later(str(error)))
             except (ValueError, TypeError, KeyError, AttributeError) as error:
                 # The stored content is not what the parser produces.
@@ -439,12 +440,19 @@ class DunningWhatsappEvent(models.Model):
         a notice that the customer changed number updates the number.
         """
         event = MessageEvent.from_dict(data)
+        messages = self.env["dunning.whatsapp.message"].sudo()
+        # The file first, before anything is written: a download that fails
+        # for now (MediaNotReady) leaves nothing behind; the event is retried.
+        media = messages._media_download(
+            self.account_id,
+            event,
+            last_attempt=not can_retry(self.retry_count + 1, MAX_ATTEMPTS),
+        )
         partner = self.env["res.partner"]._whatsapp_find_by_wa_id(
             event.from_wa_id, self.account_id.company_id
         )
         when = event.timestamp_utc or fields.Datetime.now()
         text = event.text or event.button_text or ""
-        messages = self.env["dunning.whatsapp.message"].sudo()
         reply_to = messages.browse()
         if event.context_wamid:
             reply_to = messages.search(
@@ -467,8 +475,10 @@ class DunningWhatsappEvent(models.Model):
                 "received_at": when,
                 "reply_to_id": reply_to.id,
                 "quick_reply_payload": event.button_payload,
+                **messages._media_values(media, event),
             }
         )
+        attachments = message._media_store(media) if media else None
         if not partner:
             return False
         # The collector is per company: read it in the account's company, not
@@ -487,6 +497,8 @@ class DunningWhatsappEvent(models.Model):
             partner._whatsapp_set_opt_out(text, when)
         elif event.button_payload:
             partner._dunning_whatsapp_quick_reply(event.button_payload, message)
+        elif media:
+            message._media_notify(partner, attachments, when)
         else:
             partner._whatsapp_on_inbound(text or event.type or "", when)
         return True

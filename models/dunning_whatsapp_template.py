@@ -152,6 +152,18 @@ class DunningWhatsappTemplate(models.Model):
         readonly=True,
         help="The URL of the template's URL button, as approved by Meta.",
     )
+    button_types = fields.Char(
+        string="Buttons",
+        readonly=True,
+        help="The template's buttons as Meta approved them, in their order "
+        "(their index): URL, QUICK_REPLY, PHONE_NUMBER... The payment link and "
+        "the quick-reply payloads are sent at these indexes.",
+    )
+    url_button_index = fields.Integer(
+        string="Payment Link Button Index",
+        readonly=True,
+        help="The index of the URL button whose URL ends in a variable.",
+    )
     quick_reply_buttons = fields.Text(
         readonly=True,
         help="The texts of the template's quick-reply buttons, one per line. A "
@@ -178,11 +190,11 @@ class DunningWhatsappTemplate(models.Model):
     )
     url_button = fields.Boolean(
         string="Payment Link Button",
-        help="The template's first button is a URL button whose approved URL "
-        "ends in a variable: the suffix sent is the path of the customer's "
-        "statement page (a new link for each reminder), relative to the "
-        "approved URL, which must therefore be the company's web address "
-        "followed by {{1}} (e.g. https://erp.example.com/{{1}}).",
+        help="The template has a URL button whose approved URL ends in a "
+        "variable (at Payment Link Button Index): the suffix sent is the path "
+        "of the customer's statement page (a new link for each reminder), "
+        "relative to the approved URL, which must therefore be the company's "
+        "web address followed by {{1}} (e.g. https://erp.example.com/{{1}}).",
     )
 
     _sql_constraints = [
@@ -265,6 +277,18 @@ class DunningWhatsappTemplate(models.Model):
         quality = (info.quality_score or "").lower()
         url_button = info.url_button
         url = url_button.get("url") if url_button else None
+        # Positions count every button, whatever its type: they are the
+        # indexes Meta expects the parameters at.
+        buttons = [b if isinstance(b, dict) else {} for b in info.buttons]
+        types = [str(b.get("type") or "").upper() for b in buttons]
+        dynamic = [
+            index
+            for index, button in enumerate(buttons)
+            if types[index] == "URL"
+            and PLACEHOLDER.search(str(button.get("url") or ""))
+        ]
+        if dynamic:
+            url = buttons[dynamic[0]].get("url")
         return {
             "meta_template_id": info.id or False,
             "status": status if status in dict(TEMPLATE_STATUSES) else "pending",
@@ -280,6 +304,8 @@ class DunningWhatsappTemplate(models.Model):
             "url_button": bool(url and PLACEHOLDER.search(url)),
             "url_button_url": url or False,
             "quick_reply_buttons": "\n".join(info.quick_replies) or False,
+            "button_types": ",".join(types) or False,
+            "url_button_index": dynamic[0] if dynamic else 0,
         }
 
     def _apply_meta(self, values, param_count):
@@ -410,6 +436,27 @@ class DunningWhatsappTemplate(models.Model):
             return None
         base = reminder.partner_id.get_base_url().rstrip("/")
         return url.removeprefix(base).lstrip("/")
+
+    def _button_params(self):
+        """Where this template's buttons are: the keyword arguments of the
+        client's ``send_template`` (``url_button_index``, ``quick_replies``).
+
+        Each quick-reply button gets the payload ``<template>:<index>``: the
+        same in every language of the template, returned by the tap's webhook
+        (``res.partner._dunning_whatsapp_quick_reply``); the message tapped is
+        the inbound message's ``reply_to_id``. A template never synced from
+        Meta has its payment link button first and no quick reply.
+        """
+        self.ensure_one()
+        types = [t.strip() for t in (self.button_types or "").split(",")]
+        return {
+            "url_button_index": self.url_button_index,
+            "quick_replies": {
+                index: f"{self.name}:{index}"
+                for index, kind in enumerate(types)
+                if kind == "QUICK_REPLY"
+            },
+        }
 
     def _validate_message(self, params, url_suffix):
         """Refuse what Meta would refuse (error 132000 and friends) before sending.

@@ -14,7 +14,12 @@ Meta's WhatsApp Business Cloud API (../shared/WHATSAPP.md):
   ``wa_id`` WhatsApp resolves the number to (``521...`` for a Mexican mobile);
   the request is saved as a JSON file under ``--dir``;
 * ``GET /{version}/{phone_number_id}``: the number's details ("Test connection");
-* ``GET /{version}/{waba_id}/message_templates``: the approved templates.
+* ``GET /{version}/{waba_id}/message_templates``: the approved templates;
+* ``GET /{version}/{media-id}``: a media a customer sent (:meth:`Sandbox.add_media`),
+  as ``{"url", "mime_type", "sha256", "file_size", "id"}``; ``GET`` that url (with
+  the bearer token) answers its bytes with their content type. An unknown id
+  answers Meta's error 100 (an expired media); ``media_failures`` makes the next
+  downloads of an id fail with a status first (a 500: Meta's transient error).
 
 A few seconds after each accepted message it posts the status webhooks Meta
 would post (``sent`` -> ``delivered`` -> ``read``) to ``--webhook``, signed with
@@ -49,7 +54,7 @@ import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 # The demo account's settings: scripts/demo_data.py configures the add-on with
 # the same values, so that the sandbox accepts its calls and it the webhooks.
@@ -156,6 +161,9 @@ TEMPLATES = [
         ],
     },
 ]
+
+# Where Meta's short-lived media URLs point (lookaside.fbsbx.com in production).
+MEDIA_PATH = "/whatsapp_business/attachments/"
 
 _VERSION = re.compile(r"v\d+\.\d+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
@@ -392,6 +400,10 @@ class Sandbox:
         self.templates = TEMPLATES if templates is None else templates
         self.latency = latency  # seconds each Graph API answer is held
         self.received = []  # monotonic receive instants of the accepted messages
+        self.sent = []  # the payloads of the accepted messages
+        self.media = {}  # media id -> (bytes, mime type)
+        self.media_failures = {}  # media id -> HTTP statuses to answer first
+        self.media_requests = []  # (path, authorization) of each media request
         self._lock = threading.Lock()
         self.webhooks = WebhookSender(webhook_url, app_secret) if webhook_url else None
         sandbox = self
@@ -404,10 +416,10 @@ class Sandbox:
             disable_nagle_algorithm = True
             wbufsize = -1  # flushed by handle_one_request after each answer
 
-            def _answer(self, status, body):
-                data = json.dumps(body).encode()
+            def _answer(self, status, body, content_type="application/json"):
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -418,6 +430,10 @@ class Sandbox:
                     with sandbox._lock:
                         received = list(sandbox.received)
                     return self._answer(200, {"received": received})
+                if path == MEDIA_PATH:
+                    query = parse_qs(urlsplit(self.path).query)
+                    media_id = (query.get("mid") or [""])[0]
+                    return self._answer(*sandbox.handle_media(media_id, self.headers))
                 answer = sandbox.handle_get(path, self.headers)
                 sandbox.hold(time.monotonic())
                 self._answer(*answer)
@@ -463,6 +479,52 @@ class Sandbox:
             if remaining > 0:
                 time.sleep(remaining)
 
+    # -- Media ------------------------------------------------------------------
+
+    def add_media(self, media_id, data, mime_type):
+        """Keep a file a customer sent: downloadable under ``media_id``."""
+        self.media[media_id] = (data, mime_type)
+
+    def _next_media_failure(self, media_id):
+        with self._lock:
+            failures = self.media_failures.get(media_id) or []
+            return failures.pop(0) if failures else None
+
+    def handle_media_info(self, media_id, headers):
+        """``GET /{version}/{media-id}``: where to download the media."""
+        with self._lock:
+            self.media_requests.append((media_id, headers.get("Authorization")))
+        failure = self._next_media_failure(media_id)
+        if failure:
+            return failure, graph_error(131000, "Something went wrong")
+        if media_id not in self.media:
+            return 400, graph_error(
+                100,
+                f"Unsupported get request. Object with ID '{media_id}' does not "
+                "exist, cannot be loaded due to missing permissions, or does not "
+                "support this operation.",
+            )
+        data, mime_type = self.media[media_id]
+        return 200, {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}{MEDIA_PATH}?mid={quote(media_id)}&ext=1",
+            "mime_type": mime_type,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "file_size": len(data),
+            "id": media_id,
+        }
+
+    def handle_media(self, media_id, headers):
+        """``GET`` a media URL: the bytes (with the bearer token), else 404."""
+        with self._lock:
+            self.media_requests.append((MEDIA_PATH, headers.get("Authorization")))
+        if not self._authorized(headers):
+            return 401, b"", "text/plain"
+        if media_id not in self.media:
+            return 404, b"", "text/plain"
+        data, mime_type = self.media[media_id]
+        return 200, data, mime_type
+
     # -- Graph API --------------------------------------------------------------
 
     def _authorized(self, headers):
@@ -490,6 +552,8 @@ class Sandbox:
                 "code_verification_status": "VERIFIED",
                 "platform_type": "CLOUD_API",
             }
+        if len(segments) == 1 and segments[0] != self.phone_number_id:
+            return self.handle_media_info(segments[0], headers)
         if len(segments) == 2 and segments[1] == "message_templates":
             if segments[0] != WABA_ID:
                 return 400, graph_error(
@@ -525,6 +589,7 @@ class Sandbox:
         wa_id = wa_id_for(to)
         with self._lock:
             self.received.append(at if at is not None else time.monotonic())
+            self.sent.append(payload)
         if self.folder:
             self._save(payload, wamid, wa_id)
         if self.webhooks:
@@ -584,6 +649,31 @@ class Sandbox:
                 f"body: number of localizable_params ({sent}) does not match the "
                 f"expected number of params ({expected})",
             )
+        return self._check_buttons(approved, template)
+
+    @staticmethod
+    def _check_buttons(approved, template):
+        """Meta's error for a button parameter at an index where the approved
+        template has no button of that kind, else None. A template listed
+        without its buttons (a test's shorthand) is not checked."""
+        buttons = None
+        for component in approved["components"]:
+            if component["type"] == "BUTTONS":
+                buttons = component.get("buttons") or []
+        if buttons is None:
+            return None
+        for component in template.get("components") or []:
+            if component.get("type") != "button":
+                continue
+            index = str(component.get("index"))
+            kind = str(component.get("sub_type", "")).upper()
+            position = int(index) if index.isdigit() else -1
+            if not 0 <= position < len(buttons) or buttons[position]["type"] != kind:
+                return graph_error(
+                    131008,
+                    "Required parameter is missing",
+                    f"button at index {index}: the template has no {kind} button there",
+                )
         return None
 
     def _save(self, payload, wamid, wa_id):

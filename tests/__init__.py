@@ -43,3 +43,4 @@ from . import test_screens
 from . import test_dispatch_senders
 from . import test_analysis
 from . import test_risk
+from . import test_whatsapp_media

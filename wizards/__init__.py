@@ -5,3 +5,4 @@ from . import dunning_promise_create
 from . import dunning_payment_plan_create
 from . import dunning_interaction_log
 from . import dunning_aging_date
+from . import dunning_payment_verify

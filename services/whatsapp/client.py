@@ -26,6 +26,14 @@ from .errors import (
     WhatsAppError,
     error_from_response,
 )
+from .media import (
+    MediaInfo,
+    MediaUnavailableError,
+    max_bytes,
+    media_info,
+    read_bounded,
+    too_large,
+)
 from .payloads import build_template_payload, build_text_payload, template_param_count
 from .values import as_str
 
@@ -378,6 +386,61 @@ class WhatsAppClient:
             verified_name=as_str(body.get("verified_name")),
             quality_rating=as_str(body.get("quality_rating")),
         )
+
+    def get_media(self, media_id: str) -> MediaInfo:
+        """Where to download an inbound media (a URL valid a few minutes).
+
+        An id Meta no longer knows (expired, deleted) is a
+        MediaUnavailableError; a server error or a timeout a RetryableError.
+        """
+        try:
+            return media_info(self._request("GET", self._url(media_id)))
+        except TerminalError as error:
+            if isinstance(error, MediaUnavailableError):
+                raise
+            raise MediaUnavailableError(
+                str(error), http_status=error.http_status
+            ) from None
+
+    def download_media(self, info: MediaInfo, kind: str) -> tuple[bytes, str | None]:
+        """The bytes of a media and its content type, read with the bearer
+        token, at most :func:`.media.max_bytes` of ``kind``.
+
+        The URL is Meta's (its CDN, another host than the API): it is only
+        followed over HTTPS, or on the API's own origin (a local sandbox).
+        A 404 or 410 is a MediaUnavailableError; a 401 or 403 (the short-lived
+        URL expired meanwhile), a 5xx or a network failure a RetryableError:
+        the next attempt asks for a fresh URL.
+        """
+        parts = urlsplit(info.url)
+        if parts.scheme != "https" and (parts.scheme, parts.netloc) != self._origin:
+            raise MediaUnavailableError("refusing a media URL that is not HTTPS")
+        if info.file_size is not None and info.file_size > max_bytes(kind):
+            raise too_large(kind, info.file_size)
+        try:
+            response = self._session.get(
+                info.url,
+                headers={"Authorization": f"Bearer {self._access_token}"},
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                status = response.status_code
+                if status in (404, 410):
+                    raise MediaUnavailableError(
+                        f"the media is no longer available (HTTP {status})",
+                        http_status=status,
+                    )
+                if status != 200:
+                    raise RetryableError(
+                        f"media download answered HTTP {status}", http_status=status
+                    )
+                data = read_bounded(response.iter_content(64 * 1024), kind)
+                content_type = as_str(response.headers.get("Content-Type"))
+        except requests.exceptions.RequestException as exc:
+            raise RetryableError(f"media download failed ({_describe(exc)})") from None
+        return data, content_type or info.mime_type
 
     def list_templates(
         self, waba_id: str, *, page_size: int = 100, max_pages: int = 100

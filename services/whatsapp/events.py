@@ -120,6 +120,9 @@ class MessageEvent:
     button_text: str | None = None
     context_wamid: str | None = None
     media_id: str | None = None
+    media_mime_type: str | None = None
+    media_sha256: str | None = None
+    media_filename: str | None = None
     waba_id: str | None = None
     errors: list[StatusError] = field(default_factory=list, hash=False)
     system_type: str | None = None

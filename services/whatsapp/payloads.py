@@ -11,7 +11,7 @@ against the approved body and renders it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidRequestError, TemplateParamsError
@@ -146,7 +146,7 @@ def build_template_payload(
     language: str,
     body_params: Sequence[str],
     url_button_suffix: str | None = None,
-    quick_replies: Sequence[str] | None = None,
+    quick_replies: Sequence[str] | Mapping[int, str] | None = None,
     callback_data: str | None = None,
     *,
     body_text: str | None = None,
@@ -197,23 +197,31 @@ def build_template_payload(
                 "parameters": [{"type": "text", "text": url_button_suffix}],
             }
         )
-    if quick_replies:
+    if isinstance(quick_replies, Mapping):
+        # Each payload at the index its button has in the approved template.
+        indexed = list(quick_replies.items())
+    else:
         start = first_quick_reply_index
         if start is None:
             start = url_button_index + 1 if url_button_suffix is not None else 0
-        for offset, reply_payload in enumerate(quick_replies):
-            if not isinstance(reply_payload, str) or not reply_payload:
-                raise TemplateParamsError(
-                    f"quick-reply payload must be non-empty text, got {reply_payload!r}"
-                )
-            components.append(
-                {
-                    "type": "button",
-                    "sub_type": "quick_reply",
-                    "index": str(start + offset),
-                    "parameters": [{"type": "payload", "payload": reply_payload}],
-                }
+        indexed = [
+            (start + offset, reply) for offset, reply in enumerate(quick_replies or ())
+        ]
+    for index, reply_payload in indexed:
+        if not isinstance(reply_payload, str) or not reply_payload:
+            raise TemplateParamsError(
+                f"quick-reply payload must be non-empty text, got {reply_payload!r}"
             )
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise TemplateParamsError(f"invalid button index {index!r}")
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": reply_payload}],
+            }
+        )
     indexes = [c["index"] for c in components if c["type"] == "button"]
     if len(indexes) != len(set(indexes)):
         raise TemplateParamsError(f"two buttons share one index: {indexes}")

@@ -215,6 +215,9 @@ def _message_values(kind: str, body: dict, where: str) -> dict[str, Any]:
             values["button_text"] = _field(reply, "title", f"{where} {reply_type}")
     elif kind in ("image", "document", "audio", "video", "sticker"):
         values["media_id"] = _field(body, "id", f"{where} {kind}")
+        values["media_mime_type"] = _field(body, "mime_type", f"{where} {kind}")
+        values["media_sha256"] = _field(body, "sha256", f"{where} {kind}")
+        values["media_filename"] = _field(body, "filename", f"{where} {kind}")
         values["text"] = _field(body, "caption", f"{where} {kind}")
     elif kind == "reaction":
         values["text"] = _field(body, "emoji", f"{where} reaction")

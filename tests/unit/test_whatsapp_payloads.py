@@ -29,6 +29,38 @@ from .whatsapp_stub import BODY_TEXT, SUCCESS  # noqa: E402
 # --- template payloads ------------------------------------------------------------
 
 
+def test_buttons_go_at_the_indexes_the_template_has():
+    """A template of [QUICK_REPLY, QUICK_REPLY, URL]: the URL button's suffix at
+    index 2, each quick-reply payload at its own button's index."""
+    payload = build_template_payload(
+        "+525512345678",
+        "t",
+        "es",
+        [],
+        "s/4711",
+        {0: "t:0", 1: "t:1"},
+        url_button_index=2,
+    )
+    buttons = [c for c in payload["template"]["components"] if c["type"] == "button"]
+    assert sorted((b["index"], b["sub_type"], b["parameters"][0]) for b in buttons) == [
+        ("0", "quick_reply", {"type": "payload", "payload": "t:0"}),
+        ("1", "quick_reply", {"type": "payload", "payload": "t:1"}),
+        ("2", "url", {"type": "text", "text": "s/4711"}),
+    ]
+
+
+def test_quick_reply_at_the_url_buttons_index_is_refused():
+    with pytest.raises(TemplateParamsError, match="share one index"):
+        build_template_payload(
+            "+525512345678", "t", "es", [], "s/1", {0: "t:0"}, url_button_index=0
+        )
+
+
+def test_quick_reply_index_must_be_a_position():
+    with pytest.raises(TemplateParamsError, match="index"):
+        build_template_payload("+525512345678", "t", "es", [], None, {-1: "t:0"})
+
+
 def test_quick_replies_alone_start_at_index_zero():
     """Without a URL button the first quick reply is button 0."""
     payload = build_template_payload(

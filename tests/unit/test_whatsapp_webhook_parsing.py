@@ -167,6 +167,7 @@ def test_parse_image_with_caption():
         "1479537139650973",
         "Comprobante de pago",
     )
+    assert (event.media_mime_type, event.media_sha256) == ("image/jpeg", "abc")
 
 
 def test_parse_document_reaction_and_unknown_types():
@@ -201,6 +202,7 @@ def test_parse_document_reaction_and_unknown_types():
     )
     document, reaction, location = parse_webhook(payload)
     assert (document.media_id, document.text) == ("doc-1", None)
+    assert document.media_filename == "pago.pdf"
     assert (reaction.text, reaction.context_wamid) == ("👍", "wamid.OUT1")
     assert location.type == "location"
     assert location.text is location.media_id is None
