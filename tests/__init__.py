@@ -41,3 +41,5 @@ from . import test_letter_channel
 from . import test_outbox
 from . import test_screens
 from . import test_dispatch_senders
+from . import test_gate_matrix
+from . import test_gate_matrix_reach
