@@ -245,7 +245,28 @@ class DunningReminderNotice(models.Model):
         if self.kind in ("promise_confirmation", "instalment_reminder"):
             if not self.promise_id or self.promise_id.state != "open":
                 return _("The promise is no longer open.")
+        if self.kind == "chat" and self.whatsapp_template_id:
+            if not self._notice_listed_moves().filtered(
+                lambda m: m.move_type == "out_invoice"
+            ):
+                return _(
+                    "The invoices this message was about are settled, on hold or "
+                    "excluded."
+                )
         return None
+
+    def _notice_listed_moves(self):
+        """The invoices this notice lists when it goes: what it is about (a
+        promise's, a plan's, the ones just paid); for a collector's chat from
+        a template, which shows the amount due and the oldest due date as a
+        reminder does, only those still open, included and not on hold (a
+        promise or a dispute may come while it waits for the contact hours)."""
+        self.ensure_one()
+        moves = self.move_ids
+        if self.kind != "chat" or not self.whatsapp_template_id:
+            return moves
+        invoices = moves.filtered(lambda m: m.move_type == "out_invoice")
+        return moves - invoices + invoices._dunning_active()
 
     def _notice_log_records(self):
         """Where a notice is logged besides the customer: its promise or plan."""
