@@ -43,3 +43,4 @@ from . import test_screens
 from . import test_dispatch_senders
 from . import test_gate_matrix
 from . import test_gate_matrix_reach
+from . import test_dispatch_exactly_once
