@@ -159,7 +159,9 @@ class GateMatrixCommon(WhatsAppCommon):
         promise = plan = None
         if kind in ("instalment_reminder", "plan_agreement"):
             plan = self.payment_plan(partner, moves)
-            promise = plan._get_instalments()[0] if kind == "instalment_reminder" else None
+            promise = (
+                plan._get_instalments()[0] if kind == "instalment_reminder" else None
+            )
             if kind == "plan_agreement":
                 moves = plan.move_ids
         elif kind == "promise_confirmation":

@@ -216,7 +216,12 @@ class TestDispatchExactlyOnce(BaseCase):
                 promise, plan = plan._get_instalments()[0], None
         elif kind == "promise_confirmation":
             promise = env["dunning.promise"]._dunning_register(
-                partner, invoice, 1000.0, DUE + timedelta(days=20), "call", confirm=False
+                partner,
+                invoice,
+                1000.0,
+                DUE + timedelta(days=20),
+                "call",
+                confirm=False,
             )
         return reminders._enqueue_notice(
             kind,
@@ -330,7 +335,10 @@ class TestDispatchExactlyOnce(BaseCase):
         # all of it.
         handled = [
             worker.search_count(
-                [("id", "in", self.row_ids), ("state", "not in", ("queued", "deferred"))]
+                [
+                    ("id", "in", self.row_ids),
+                    ("state", "not in", ("queued", "deferred")),
+                ]
             )
             for worker in (worker_a, worker_b)
         ]
@@ -383,9 +391,7 @@ class TestDispatchExactlyOnce(BaseCase):
             number = partner.whatsapp_number.lstrip("+")
             return len([r for r in self.graph.sends if r["json"]["to"] == number])
         if channel == "email":
-            return env["mail.mail"].search_count(
-                [("recipient_ids", "in", partner_id)]
-            )
+            return env["mail.mail"].search_count([("recipient_ids", "in", partner_id)])
         model, field = {
             "sms": ("sms.sms", "partner_id"),
             "letter": ("snailmail.letter", "partner_id"),

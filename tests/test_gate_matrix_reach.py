@@ -89,7 +89,9 @@ class TestGateMatrixHold(GateMatrixCommon):
                 # Queued before the opening with the whole statement; the
                 # promise and the dispute come before it goes.
                 with freeze_time(EARLY):
-                    row = self.queue(kind, channel, partner, open_ | promised | disputed)
+                    row = self.queue(
+                        kind, channel, partner, open_ | promised | disputed
+                    )
                     self.hold(promised, disputed)
                 self.dispatch_at(OPENING)
                 self.assertGone(row)
