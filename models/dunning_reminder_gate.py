@@ -61,7 +61,7 @@ class DunningReminderGate(models.Model):
             return False, resume
         # A notice lists what it is about (a promise's invoices, the paid
         # ones); a reminder, the customer's open statement now.
-        moves = self.move_ids if notice else statements.get(self.id)
+        moves = self._notice_listed_moves() if notice else statements.get(self.id)
         if moves is None:
             moves = self._get_statement_moves()
         if notice:
@@ -91,7 +91,7 @@ class DunningReminderGate(models.Model):
             # Counted at once: the next reminder of the batch for this customer
             # sees it, whatever this one's outcome.
             contacts[partner.id].append(now)
-        if not notice:
+        if not notice or moves != self.move_ids:
             self._set_statement(moves)
         return True, None
 

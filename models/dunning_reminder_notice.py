@@ -9,6 +9,7 @@ when a notice is no longer needed, and what its sending changes.
 """
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 NOTICE_KINDS = [
     ("reminder", "Collection reminder"),
@@ -92,7 +93,10 @@ class DunningReminderNotice(models.Model):
         Never sent from the caller's transaction (a payment, a promise saved
         from the customer page): the dispatcher sends it through the contact
         gate, at once or when the customer's contact hours open.
+
+        :raise UserError: a channel that does not carry this kind of notice
         """
+        self._check_notice_channels(kind, channels)
         partner = partner.commercial_partner_id
         moves = moves or (promise.move_ids if promise else self.env["account.move"])
         currency = (
@@ -127,6 +131,32 @@ class DunningReminderNotice(models.Model):
         if rows:
             self.env["dunning.reminder"]._trigger_dispatch(at=now)
         return rows
+
+    @api.model
+    def _check_notice_channels(self, kind, channels):
+        """Refuse to queue a notice of ``kind`` on a channel that cannot carry
+        it: one that does not carry notices (an SMS, a letter would send a
+        collection message instead), the collector's activity (a notice
+        reaches a collector only as a fallback) and, for a collector's chat,
+        any channel but WhatsApp."""
+        plugins = self.env["dunning.channel"]._dunning_channels()
+        for code in channels:
+            plugin = plugins.get(code)
+            if (
+                plugin is None
+                or not plugin._channel_carries_notices
+                or not plugin._channel_faces_debtor
+                or (kind == "chat" and code != "whatsapp")
+            ):
+                raise UserError(
+                    _(
+                        "%(channel)s cannot carry this message: %(notice)s.",
+                        notice=dict(
+                            self._fields["kind"]._description_selection(self.env)
+                        )[kind].lower(),
+                        channel=plugin._channel_label() if plugin else code,
+                    )
+                )
 
     # ------------------------------------------------------------------------------
     # What each kind says
@@ -215,7 +245,28 @@ class DunningReminderNotice(models.Model):
         if self.kind in ("promise_confirmation", "instalment_reminder"):
             if not self.promise_id or self.promise_id.state != "open":
                 return _("The promise is no longer open.")
+        if self.kind == "chat" and self.whatsapp_template_id:
+            if not self._notice_listed_moves().filtered(
+                lambda m: m.move_type == "out_invoice"
+            ):
+                return _(
+                    "The invoices this message was about are settled, on hold or "
+                    "excluded."
+                )
         return None
+
+    def _notice_listed_moves(self):
+        """The invoices this notice lists when it goes: what it is about (a
+        promise's, a plan's, the ones just paid); for a collector's chat from
+        a template, which shows the amount due and the oldest due date as a
+        reminder does, only those still open, included and not on hold (a
+        promise or a dispute may come while it waits for the contact hours)."""
+        self.ensure_one()
+        moves = self.move_ids
+        if self.kind != "chat" or not self.whatsapp_template_id:
+            return moves
+        invoices = moves.filtered(lambda m: m.move_type == "out_invoice")
+        return moves - invoices + invoices._dunning_active()
 
     def _notice_log_records(self):
         """Where a notice is logged besides the customer: its promise or plan."""

@@ -44,3 +44,6 @@ from . import test_dispatch_senders
 from . import test_analysis
 from . import test_risk
 from . import test_whatsapp_media
+from . import test_gate_matrix
+from . import test_gate_matrix_reach
+from . import test_dispatch_exactly_once
