@@ -1,4 +1,5 @@
 from . import dunning_engine_record
+from . import dunning_reader_mixin
 from . import dunning_weekday
 from . import dunning_holiday
 from . import dunning_policy
@@ -20,6 +21,7 @@ from . import account_move
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_reader
 from . import res_users
 from . import mail_mail
 from . import dunning_whatsapp_account

@@ -2,7 +2,6 @@ import re
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
 
 from ..services.whatsapp.errors import TemplateParamsError
 from ..services.whatsapp.payloads import validate_template_params
@@ -490,14 +489,10 @@ class DunningWhatsappTemplateParam(models.Model):
         if self.source == "partner_name":
             return reminder.partner_id.name or ""
         if self.source == "amount_due":
-            currency = reminder.currency_id
-            return f"{currency.format(reminder.amount_due)} {currency.name}"
+            return reminder._reader_amount(reminder.amount_due)
         if self.source == "oldest_due_date":
             dates = [d for d in invoices.mapped("invoice_date_due") if d]
-            if not dates:
-                return ""
-            lang = reminder.partner_id.lang or self.env.lang or "en_US"
-            return format_date(self.env, min(dates), lang_code=lang)
+            return reminder._reader_date(min(dates)) if dates else ""
         if self.source == "invoice_numbers":
             return ", ".join(invoices.mapped("name"))
         if self.source == "company_name":

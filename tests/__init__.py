@@ -39,3 +39,4 @@ from . import test_whatsapp_meta
 from . import test_sms_channel
 from . import test_letter_channel
 from . import test_outbox
+from . import test_reader_texts
