@@ -62,7 +62,7 @@ def money_formatter(env, currency, code=False):
     else:
         pre, post = Markup(), escape(f"\N{NO-BREAK SPACE}{symbol}")
     if code:
-        post += escape(f"\N{NO-BREAK SPACE}{currency.name}")
+        post += escape(f" {currency.name}")
 
     def money(amount):
         parts = (

@@ -19,6 +19,7 @@ from . import dunning_channel_letter
 from . import dunning_reminder_line
 from . import account_move
 from . import res_company
+from . import res_currency
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_reader

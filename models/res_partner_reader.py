@@ -28,23 +28,16 @@ class ResPartner(models.Model):
             self.env, amount or 0.0, currency, lang_code=self._dunning_reader_lang()
         )
         if self._dunning_amount_needs_code(currency, company or self.env.company):
-            text = f"{text}\N{NO-BREAK SPACE}{currency.name}"
+            text = f"{text} {currency.name}"
         return text
 
     def _dunning_amount_needs_code(self, currency, company):
         if not currency or currency.symbol == currency.name:
             return False
-        partner = self[:1].commercial_partner_id
-        country = partner.country_id or self[:1].country_id
-        if country and country != company.country_id:
+        country = self[:1].commercial_partner_id.country_id or self[:1].country_id
+        if country and company.country_id and country != company.country_id:
             return True
-        return bool(
-            self.env["res.currency"]
-            .sudo()
-            .search_count(
-                [("symbol", "=", currency.symbol), ("id", "!=", currency.id)], limit=1
-            )
-        )
+        return currency.symbol in self.env["res.currency"]._dunning_shared_symbols()
 
     def _dunning_format_date(self, value):
         """``value`` (a date) in the date format of the partner's language."""

@@ -67,14 +67,14 @@ class TestReaderAmounts(WhatsAppCommon):
         )
         self.assertEqual(
             us_customer._dunning_format_amount(19800.0, self.mxn, self.company),
-            f"${NBSP}19,800.00{NBSP}MXN",
+            f"${NBSP}19,800.00 MXN",
         )
 
     def test_a_symbol_shared_with_an_active_currency_shows_the_iso_code(self):
         # A Mexican customer, a peso invoice: "$" is also the dollar's.
         self.assertEqual(
             self.wa_customer._dunning_format_amount(19800.0, self.mxn, self.company),
-            f"${NBSP}19,800.00{NBSP}MXN",
+            f"${NBSP}19,800.00 MXN",
         )
 
     def test_an_unambiguous_symbol_at_home_needs_no_iso_code(self):
@@ -89,12 +89,12 @@ class TestReaderAmounts(WhatsAppCommon):
         # es_ES groups with "." and decimals with ","; es_MX the other way.
         self.assertEqual(
             spain._dunning_format_amount(19800.0, self.eur, self.company),
-            f"19.800,00{NBSP}€{NBSP}EUR",
+            f"19.800,00{NBSP}€ EUR",
         )
 
     def test_email_and_whatsapp_show_the_same_amount(self):
         reminder = self.reminder_of(self.wa_customer, self.mxn)
-        expected = f"${NBSP}19,800.00{NBSP}MXN"
+        expected = f"${NBSP}19,800.00 MXN"
         params = self.template._render_params(reminder)
         self.assertEqual(params[1], expected)
         self.assertIn(expected, self.email_body(reminder))
