@@ -1,67 +1,19 @@
-import re
-
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..services.whatsapp.errors import TemplateParamsError
 from ..services.whatsapp.payloads import validate_template_params
+from ..services.whatsapp.templates import (
+    MIN_WORDS_PER_VARIABLE,
+    PLACEHOLDER,
+    SHIPPED_NOTICE_TEMPLATES,
+    SHIPPED_REMINDER_TEMPLATES,
+    review_problems,
+)
 
-PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 # Parameter sources that only a notice (a promise confirmation, a thank-you)
 # can fill: a reminder has no promise and no payment.
 NOTICE_SOURCES = {"promised_amount", "promised_date", "amount_paid"}
-# The utility templates the add-on ships for its notices, one name per purpose
-# in Mexican Spanish and English (Meta keeps the languages of a template under
-# one name). A manager adds them to an account (Add Notice Templates), submits
-# them to Meta with these exact bodies, and the template sync marks them
-# approved; their body parameters are mapped already. Informational only (the
-# agreement, the payment), never promotional: else Meta reclassifies them as
-# marketing.
-SHIPPED_NOTICE_TEMPLATES = [
-    {
-        "name": "confirmacion_promesa_pago",
-        "language": "es_MX",
-        "body_text": "Estimado(a) {{1}}: le confirmamos por escrito el acuerdo de "
-        "pago de {{2}} a más tardar el {{3}}, por las facturas {{4}}. Si algún "
-        "dato no es correcto, por favor responda a este mensaje. Atentamente, "
-        "{{5}}.",
-        "sources": [
-            "partner_name",
-            "promised_amount",
-            "promised_date",
-            "invoice_numbers",
-            "company_name",
-        ],
-    },
-    {
-        "name": "confirmacion_promesa_pago",
-        "language": "en",
-        "body_text": "Dear {{1}}, this confirms in writing your agreement to pay "
-        "{{2}} by {{3}} for invoices {{4}}. If anything is not correct, please "
-        "reply to this message. Kind regards, {{5}}.",
-        "sources": [
-            "partner_name",
-            "promised_amount",
-            "promised_date",
-            "invoice_numbers",
-            "company_name",
-        ],
-    },
-    {
-        "name": "agradecimiento_pago",
-        "language": "es_MX",
-        "body_text": "Estimado(a) {{1}}: recibimos su pago de {{2}}. Muchas "
-        "gracias. Atentamente, {{3}}.",
-        "sources": ["partner_name", "amount_paid", "company_name"],
-    },
-    {
-        "name": "agradecimiento_pago",
-        "language": "en",
-        "body_text": "Dear {{1}}, we have received your payment of {{2}}. Thank "
-        "you very much. Kind regards, {{3}}.",
-        "sources": ["partner_name", "amount_paid", "company_name"],
-    },
-]
 # Meta's template statuses (GET message_templates), lower-cased; "missing" is
 # ours: the template is no longer listed by Meta.
 TEMPLATE_STATUSES = [
@@ -211,6 +163,25 @@ class DunningWhatsappTemplate(models.Model):
                     )
                 )
 
+    @api.constrains("body_text", "status")
+    def _check_meta_review_rules(self):
+        """A body to submit to Meta must pass its review rules (see
+        ``services/whatsapp/templates.py``): refused here, with the rule."""
+        for template in self:
+            # Only a body still to submit: what Meta reviewed is Meta's call
+            # (a sync explains a rejection instead, see _values_from_meta).
+            if template.status != "draft":
+                continue
+            problems = template._review_problems()
+            if problems:
+                raise ValidationError(
+                    _(
+                        "Template %(template)s would be rejected by Meta:\n%(rules)s",
+                        template=template.display_name,
+                        rules="\n".join(problems),
+                    )
+                )
+
     @api.depends("name", "language")
     def _compute_display_name(self):
         for template in self:
@@ -264,6 +235,12 @@ class DunningWhatsappTemplate(models.Model):
         quality = (info.quality_score or "").lower()
         url_button = info.url_button
         url = url_button.get("url") if url_button else None
+        rejected_reason = info.rejected_reason or False
+        if status == "rejected":
+            # Say which of Meta's rules the body breaks, when one does.
+            problems = self._review_problems(info.body_text)
+            if problems:
+                rejected_reason = " ".join([rejected_reason or "", *problems]).strip()
         return {
             "meta_template_id": info.id or False,
             "status": status if status in dict(TEMPLATE_STATUSES) else "pending",
@@ -271,7 +248,7 @@ class DunningWhatsappTemplate(models.Model):
             if category in dict(self._fields["category"].selection)
             else "utility",
             "body_text": info.body_text or False,
-            "rejected_reason": info.rejected_reason or False,
+            "rejected_reason": rejected_reason,
             "quality_score": quality
             if quality in dict(self._fields["quality_score"].selection)
             else False,
@@ -308,6 +285,15 @@ class DunningWhatsappTemplate(models.Model):
     def _create_shipped_notice_templates(self, account):
         """Add the shipped notice templates to ``account``, not submitted yet;
         return them (those it had already are left as they are)."""
+        return self._create_shipped_templates(account, SHIPPED_NOTICE_TEMPLATES)
+
+    @api.model
+    def _create_shipped_templates(self, account, shipped_templates=None):
+        """Add the shipped templates (the reminder of each step of the ladder,
+        the notices) to ``account``, not submitted yet; return them (those it
+        had already are left as they are)."""
+        if shipped_templates is None:
+            shipped_templates = SHIPPED_REMINDER_TEMPLATES + SHIPPED_NOTICE_TEMPLATES
         existing = {
             (t.name, t.language) for t in self.search([("account_id", "=", account.id)])
         }
@@ -325,7 +311,7 @@ class DunningWhatsappTemplate(models.Model):
                         for index, source in enumerate(shipped["sources"], start=1)
                     ],
                 }
-                for shipped in SHIPPED_NOTICE_TEMPLATES
+                for shipped in shipped_templates
                 if (shipped["name"], shipped["language"]) not in existing
             ]
         )
@@ -385,6 +371,49 @@ class DunningWhatsappTemplate(models.Model):
                 )
             params.append(values[param.source])
         return params
+
+    # ------------------------------------------------------------------------------
+    # Meta's review rules
+    # ------------------------------------------------------------------------------
+
+    def _review_problems(self, body=None):
+        """The review rules ``body`` (this template's by default) breaks, one
+        sentence each, in the user's language."""
+        if body is None:
+            self.ensure_one()
+            body = self.body_text
+        messages = []
+        for rule, details in review_problems(body):
+            if rule == "numbering":
+                messages.append(
+                    _(
+                        "Numbering: the variables must be {{1}}, {{2}}... "
+                        "without gaps (found %(found)s).",
+                        **details,
+                    )
+                )
+            elif rule == "edge" and details["where"] == "start":
+                messages.append(_("Start: the body must not start with a variable."))
+            elif rule == "edge":
+                messages.append(_("End: the body must not end with a variable."))
+            elif rule == "adjacent":
+                messages.append(
+                    _(
+                        "Adjacent variables: put words between %(pair)s.",
+                        **details,
+                    )
+                )
+            else:
+                messages.append(
+                    _(
+                        "Length: %(variables)s variables need at least "
+                        "%(minimum)s words of fixed text (%(per)s per variable); "
+                        "the body has %(words)s.",
+                        per=MIN_WORDS_PER_VARIABLE,
+                        **details,
+                    )
+                )
+        return messages
 
     # ------------------------------------------------------------------------------
     # Rendering

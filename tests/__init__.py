@@ -40,3 +40,4 @@ from . import test_sms_channel
 from . import test_letter_channel
 from . import test_outbox
 from . import test_reader_texts
+from . import test_whatsapp_shipped_templates
