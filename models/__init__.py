@@ -27,6 +27,7 @@ from . import res_users
 from . import mail_mail
 from . import dunning_whatsapp_account
 from . import dunning_whatsapp_template
+from . import dunning_whatsapp_template_review
 from . import dunning_whatsapp_message
 from . import dunning_whatsapp_event
 from . import ir_actions_server

@@ -8,6 +8,10 @@ atención de ...:" for a company) and lose the calques of their Spanish. Their
 data is never overwritten on update: a database gets the new texts for every
 template field that nobody changed, i.e. whose English and Spanish are still
 the shipped ones (fingerprints below, whitespace aside).
+
+The shipped WhatsApp notice templates broke Meta's review rules (they ended
+with a variable, said "Estimado(a)" to companies): those still to submit (Not
+Submitted) with the shipped body get the new one.
 """
 
 import hashlib
@@ -18,6 +22,10 @@ from lxml import etree
 
 from odoo import SUPERUSER_ID, api
 from odoo.tools.translate import PoFileReader
+
+from odoo.addons.account_dunning.services.whatsapp.templates import (
+    SHIPPED_NOTICE_TEMPLATES,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -80,6 +88,22 @@ SHIPPED_BEFORE = {
 }
 
 
+# The notice templates' bodies as shipped before, by (name, language).
+OLD_NOTICE_BODIES = {
+    ("confirmacion_promesa_pago", "es_MX"): "Estimado(a) {{1}}: le confirmamos por "
+    "escrito el acuerdo de pago de {{2}} a más tardar el {{3}}, por las facturas "
+    "{{4}}. Si algún dato no es correcto, por favor responda a este mensaje. "
+    "Atentamente, {{5}}.",
+    ("confirmacion_promesa_pago", "en"): "Dear {{1}}, this confirms in writing your "
+    "agreement to pay {{2}} by {{3}} for invoices {{4}}. If anything is not "
+    "correct, please reply to this message. Kind regards, {{5}}.",
+    ("agradecimiento_pago", "es_MX"): "Estimado(a) {{1}}: recibimos su pago de "
+    "{{2}}. Muchas gracias. Atentamente, {{3}}.",
+    ("agradecimiento_pago", "en"): "Dear {{1}}, we have received your payment of "
+    "{{2}}. Thank you very much. Kind regards, {{3}}.",
+}
+
+
 def fingerprint(value):
     return hashlib.sha256(" ".join((value or "").split()).encode()).hexdigest()[:16]
 
@@ -109,6 +133,21 @@ def migrate(cr, version):
             updated.append(f"{xmlid}.{name}")
     if updated:
         _logger.info("Template texts updated: %s", ", ".join(updated))
+    _update_draft_notice_templates(env)
+
+
+def _update_draft_notice_templates(env):
+    new_bodies = {
+        (shipped["name"], shipped["language"]): shipped["body_text"]
+        for shipped in SHIPPED_NOTICE_TEMPLATES
+    }
+    templates = env["dunning.whatsapp.template"].search(
+        [("status", "=", "draft"), ("name", "in", list({n for n, _l in new_bodies}))]
+    )
+    for template in templates:
+        key = (template.name, template.language)
+        if key in OLD_NOTICE_BODIES and template.body_text == OLD_NOTICE_BODIES[key]:
+            template.body_text = new_bodies[key]
 
 
 def _unchanged(template, name, english, es, langs):
