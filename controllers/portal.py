@@ -40,9 +40,11 @@ MAX_SELECTION = 200
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
-def money_formatter(env, currency):
+def money_formatter(env, currency, code=False):
     """A function formatting amounts in ``currency`` exactly as QWeb's
-    ``monetary`` widget (``ir.qweb.field.monetary``) does in ``env``'s language.
+    ``monetary`` widget (``ir.qweb.field.monetary``) does in ``env``'s language,
+    followed by the currency's ISO code when ``code`` (see
+    ``res.partner._dunning_format_amount``: when the symbol could mislead).
 
     The widget looks the language, its separators and the currency up again
     for every amount: on a statement of 200 invoices that was 43 % of the
@@ -59,6 +61,8 @@ def money_formatter(env, currency):
         pre, post = escape(f"{symbol}\N{NO-BREAK SPACE}"), Markup()
     else:
         pre, post = Markup(), escape(f"\N{NO-BREAK SPACE}{symbol}")
+    if code:
+        post += escape(f" {currency.name}")
 
     def money(amount):
         parts = (
@@ -167,8 +171,14 @@ class DunningPortal(PaymentPortal):
         """What the page shows of each invoice, read and formatted once: the
         page lists every invoice three times (to pay, to promise, to dispute)."""
         env = request.env
+        reader = invoices[:1].commercial_partner_id
+        company = invoices[:1].company_id
         money = {
-            currency: money_formatter(env, currency)
+            currency: money_formatter(
+                env,
+                currency,
+                code=reader._dunning_amount_needs_code(currency, company),
+            )
             for currency in invoices.currency_id
         }
         dates = {}
@@ -202,6 +212,8 @@ class DunningPortal(PaymentPortal):
         today = fields.Date.context_today(link)
         rows = self._dunning_invoice_rows(invoices, today)
         groups = []
+        partner = link.partner_id
+        company = link.company_id
         for currency in invoices.currency_id.sorted("name"):
             currency_rows = [row for row in rows if row["currency"] == currency]
             groups.append(
@@ -209,10 +221,9 @@ class DunningPortal(PaymentPortal):
                     "currency": currency,
                     "rows": currency_rows,
                     "total": sum(row["amount_residual"] for row in currency_rows),
+                    "show_code": partner._dunning_amount_needs_code(currency, company),
                 }
             )
-        partner = link.partner_id
-        company = link.company_id
         policy = partner.with_company(company).dunning_policy_id or (
             company.dunning_policy_id
         )
@@ -380,6 +391,7 @@ class DunningPortal(PaymentPortal):
             "selected": invoices,
             "amount": amount,
             "currency": currency,
+            "show_code": partner._dunning_amount_needs_code(currency, company),
             "partner_id": partner.id,
             "reference_prefix": ", ".join(invoices.mapped("name"))[:60],
             "providers_sudo": providers,

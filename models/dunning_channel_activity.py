@@ -43,7 +43,7 @@ class DunningChannelActivity(models.AbstractModel):
         return {
             "recipient": user.name,
             "subject": level.activity_summary or level.name,
-            "body": reminder._activity_note(invoices),
+            "body": reminder._activity_note(invoices, user),
         }
 
     @api.model
@@ -55,7 +55,7 @@ class DunningChannelActivity(models.AbstractModel):
         _ = reminder.env._
         level = reminder.level_id
         summary = level.activity_summary or level.name
-        note = reminder._activity_note(invoices)
+        note = reminder._activity_note(invoices, user)
         activity_type = level.activity_type_id
         if reminder._is_notice():
             # Only as a fallback: the collector sends the notice themselves.
@@ -138,14 +138,24 @@ class DunningReminder(models.Model):
 
     _dunning_engine_fields = frozenset({"activity_id"})
 
-    def _activity_note(self, invoices):
+    def _activity_note(self, invoices, user):
+        """The activity's note, with amounts and dates as ``user`` reads them."""
+        reader = user.partner_id
+        company = self.company_id
         lines = "".join(
-            f"<li>{invoice.name}: {invoice.currency_id.format(invoice.amount_residual)}"
-            f" ({invoice.invoice_date_due})</li>"
+            "<li>{}: {} ({})</li>".format(
+                invoice.name,
+                reader._dunning_format_amount(
+                    invoice.amount_residual, invoice.currency_id, company
+                ),
+                reader._dunning_format_date(invoice.invoice_date_due),
+            )
             for invoice in invoices
         )
         return _(
             "Call the customer about %(total)s due.<ul>%(lines)s</ul>",
-            total=self.currency_id.format(self.amount_due),
+            total=reader._dunning_format_amount(
+                self.amount_due, self.currency_id, company
+            ),
             lines=lines,
         )

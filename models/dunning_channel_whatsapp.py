@@ -18,6 +18,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..services.whatsapp.templates import REMINDER_TEMPLATE_NAMES
 from .dunning_channel import (
     WAIT,
     Outcome,
@@ -239,8 +240,64 @@ class DunningLevel(models.Model):
         string="WhatsApp Template",
         check_company=True,
         help="An approved utility template; customers who did not agree to "
-        "WhatsApp, opted out or have no valid number are not sent it.",
+        "WhatsApp, opted out or have no valid number are not sent it. The "
+        "shipped reminders get firmer from step to step: each level proposes "
+        "the one of its step.",
     )
+
+    @api.onchange("tone", "offset_days", "channel_whatsapp")
+    def _onchange_whatsapp_step(self):
+        for level in self:
+            if level.channel_whatsapp and level._follows_shipped_whatsapp():
+                level.whatsapp_template_id = (
+                    level._shipped_whatsapp_template() or level.whatsapp_template_id
+                )
+
+    def _whatsapp_step(self):
+        """The step of the ladder this level is, for its WhatsApp reminder:
+        before the due date, on it (or just after it, friendly), firm, final."""
+        self.ensure_one()
+        if self.tone in ("firm", "final"):
+            return self.tone
+        if self.tone == "preventive" and self.offset_days < 0:
+            return "preventive"
+        return "due"
+
+    def _follows_shipped_whatsapp(self):
+        """Whether this level's template is none or one of the shipped
+        reminders: never replace a template a manager chose."""
+        self.ensure_one()
+        template = self.whatsapp_template_id
+        return not template or template.name in REMINDER_TEMPLATE_NAMES.values()
+
+    def _shipped_whatsapp_template(self):
+        """The shipped reminder of this level's step on the company's account
+        (the customer's language is chosen when sending), if added."""
+        self.ensure_one()
+        templates = (
+            self.env["dunning.whatsapp.template"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.company_id.id),
+                    ("name", "=", REMINDER_TEMPLATE_NAMES[self._whatsapp_step()]),
+                ]
+            )
+        )
+        return templates.sorted(
+            lambda t: (t.status != "approved", t.language != "es_MX", t.id)
+        )[:1]
+
+    @api.model
+    def _assign_shipped_whatsapp_templates(self, company):
+        """Give each level of ``company`` without a template of a manager's
+        choosing the shipped reminder of its step."""
+        levels = self.search([("company_id", "=", company.id)])
+        for level in levels:
+            if level._follows_shipped_whatsapp():
+                template = level._shipped_whatsapp_template()
+                if template and template != level.whatsapp_template_id:
+                    level.whatsapp_template_id = template
 
 
 class DunningReminder(models.Model):

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
 
 class DunningPaymentPlan(models.Model):
@@ -15,7 +16,7 @@ class DunningPaymentPlan(models.Model):
 
     _name = "dunning.payment.plan"
     _description = "Payment Plan"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["dunning.reader.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "date_agreed desc, id desc"
     _check_company_auto = True
 
@@ -93,7 +94,9 @@ class DunningPaymentPlan(models.Model):
             plan.display_name = _(
                 "Payment plan of %(partner)s (%(date)s)",
                 partner=plan.partner_id.display_name or "",
-                date=plan.date_agreed or "",
+                date=format_date(plan.env, plan.date_agreed)
+                if plan.date_agreed
+                else "",
             )
 
     @api.depends("promise_ids")
@@ -280,6 +283,9 @@ class DunningPaymentPlan(models.Model):
                 plan=plan,
                 moves=plan.move_ids,
             )
+
+    def _dunning_reader(self):
+        return self._get_confirmation_recipient()
 
     def _get_confirmation_recipient(self):
         self.ensure_one()

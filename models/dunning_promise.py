@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL, format_date, split_every
 
 # When a customer has no collection policy at all, promises still follow sensible
 # limits: the policy's own defaults.
@@ -39,7 +39,7 @@ class DunningPromise(models.Model):
 
     _name = "dunning.promise"
     _description = "Payment Promise"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["dunning.reader.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "date_promised desc, id desc"
     _check_company_auto = True
 
@@ -187,7 +187,9 @@ class DunningPromise(models.Model):
                 amount=promise.currency_id.format(promise.amount or 0.0)
                 if promise.currency_id
                 else "",
-                date=promise.date_promised or "",
+                date=format_date(promise.env, promise.date_promised)
+                if promise.date_promised
+                else "",
             )
 
     @api.depends("move_ids.amount_residual")
@@ -440,7 +442,7 @@ class DunningPromise(models.Model):
                     "The promised date cannot be more than %(days)s days away "
                     "(%(date)s at the latest).",
                     days=max_days,
-                    date=today + timedelta(days=max_days),
+                    date=format_date(self.env, today + timedelta(days=max_days)),
                 )
             )
         currency = moves.currency_id
@@ -589,12 +591,18 @@ class DunningPromise(models.Model):
     def _on_registered(self):
         """Hold the invoices' pending reminders and note the promise on them."""
         for promise in self:
-            note = _(
+            # For the collectors who read the invoices' chatter.
+            collector = promise._collector()
+            reader = collector.partner_id
+            promise = collector._dunning_in_my_lang(promise)
+            note = promise.env._(
                 "Payment promise: %(amount)s by %(date)s (reminders paused until "
                 "%(grace)s).",
-                amount=promise.currency_id.format(promise.amount),
-                date=promise.date_promised,
-                grace=promise.date_grace,
+                amount=reader._dunning_format_amount(
+                    promise.amount, promise.currency_id, promise.company_id
+                ),
+                date=reader._dunning_format_date(promise.date_promised),
+                grace=reader._dunning_format_date(promise.date_grace),
             )
             promise.move_ids._message_log_batch(
                 bodies=dict.fromkeys(promise.move_ids.ids, note)
@@ -605,17 +613,24 @@ class DunningPromise(models.Model):
 
     def _on_partial(self):
         for promise in self:
-            promise = promise._collector()._dunning_in_my_lang(promise)
+            collector = promise._collector()
+            reader = collector.partner_id
+            promise = collector._dunning_in_my_lang(promise)
             _ = promise.env._
+            currency, company = promise.currency_id, promise.company_id
             promise._schedule_follow_up(
                 _("Promise partially kept"),
                 _(
                     "%(partner)s paid %(paid)s of the %(amount)s promised for "
                     "%(date)s.",
                     partner=promise.partner_id.display_name,
-                    paid=promise.currency_id.format(promise.amount_paid),
-                    amount=promise.currency_id.format(promise.amount),
-                    date=promise.date_promised,
+                    paid=reader._dunning_format_amount(
+                        promise.amount_paid, currency, company
+                    ),
+                    amount=reader._dunning_format_amount(
+                        promise.amount, currency, company
+                    ),
+                    date=reader._dunning_format_date(promise.date_promised),
                 ),
             )
 
@@ -629,15 +644,19 @@ class DunningPromise(models.Model):
         if not self:
             return
         for promise in self:
-            promise = promise._collector()._dunning_in_my_lang(promise)
+            collector = promise._collector()
+            reader = collector.partner_id
+            promise = collector._dunning_in_my_lang(promise)
             _ = promise.env._
             promise._schedule_follow_up(
                 _("Promise broken"),
                 _(
                     "%(partner)s did not pay the %(amount)s promised for %(date)s.",
                     partner=promise.partner_id.display_name,
-                    amount=promise.currency_id.format(promise.amount),
-                    date=promise.date_promised,
+                    amount=reader._dunning_format_amount(
+                        promise.amount, promise.currency_id, promise.company_id
+                    ),
+                    date=reader._dunning_format_date(promise.date_promised),
                 ),
             )
         to_escalate = self.move_ids.filtered(
@@ -691,6 +710,9 @@ class DunningPromise(models.Model):
                 promise=promise,
                 asked_by_debtor=promise.source == "portal",
             )
+
+    def _dunning_reader(self):
+        return self._get_confirmation_recipient()
 
     def _get_confirmation_recipient(self):
         self.ensure_one()

@@ -53,7 +53,12 @@ class DunningReminder(models.Model):
     _name = "dunning.reminder"
     # A mail thread: a customer's reply to a reminder's email lands on it,
     # and its collector is told (_message_post_after_hook).
-    _inherit = ["dunning.engine.record", "mail.thread", "mail.activity.mixin"]
+    _inherit = [
+        "dunning.engine.record",
+        "dunning.reader.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+    ]
     _description = "Collection Reminder"
     _order = "scheduled_at desc, id desc"
     _check_company_auto = True
@@ -358,6 +363,10 @@ class DunningReminder(models.Model):
     # ------------------------------------------------------------------------------
     # Helpers used by templates
     # ------------------------------------------------------------------------------
+
+    def _dunning_reader(self):
+        self.ensure_one()
+        return self.recipient_id or self.partner_id
 
     def _get_template_invoices(self):
         """Invoices listed in the message, oldest due first."""

@@ -2,7 +2,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 
 from odoo import _, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..services.contact_window import (
     describe,
@@ -55,7 +55,7 @@ class DunningReminderGate(models.Model):
                 resume,
                 _(
                     "Collections are paused for this customer until %(date)s.",
-                    date=paused_until,
+                    date=format_date(self.env, paused_until),
                 ),
             )
             return False, resume

@@ -220,13 +220,14 @@ class DunningWhatsappAccount(models.Model):
             },
         }
 
-    def action_add_notice_templates(self):
-        """Add the shipped templates of the promise confirmation and the
-        thank-you (Mexican Spanish and English), to submit to Meta."""
+    def action_add_shipped_templates(self):
+        """Add the shipped templates (Mexican Spanish and English): the
+        reminder of each step of the ladder, the promise confirmation and the
+        thank-you, to submit to Meta; each level gets the reminder of its step
+        unless a manager chose another template for it."""
         self.ensure_one()
-        created = self.env[
-            "dunning.whatsapp.template"
-        ]._create_shipped_notice_templates(self)
+        created = self.env["dunning.whatsapp.template"]._create_shipped_templates(self)
+        self.env["dunning.level"]._assign_shipped_whatsapp_templates(self.company_id)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.osv import expression
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL
 
 from ..services.whatsapp.errors import (
     NOT_ON_WHATSAPP_CODE,
@@ -436,10 +436,10 @@ class DunningWhatsappMessage(models.Model):
         """The text of each parameter source this notice can fill."""
         self.ensure_one()
         partner = self.partner_id
-        lang = partner.lang or self.env.lang or "en_US"
+        company = self.company_id
         values = {
             "partner_name": partner.name or "",
-            "company_name": self.company_id.name or "",
+            "company_name": company.name or "",
         }
         promise = self.promise_id
         if promise:
@@ -447,17 +447,17 @@ class DunningWhatsappMessage(models.Model):
             invoices = promise._get_template_lines()
             dates = [d for d in invoices.mapped("invoice_date_due") if d]
             values.update(
-                promised_amount=f"{currency.format(promise.amount)} {currency.name}",
-                promised_date=format_date(
-                    self.env, promise.date_promised, lang_code=lang
+                promised_amount=partner._dunning_format_amount(
+                    promise.amount, currency, company
                 ),
+                promised_date=partner._dunning_format_date(promise.date_promised),
                 invoice_numbers=", ".join(invoices.mapped("name")),
-                amount_due=f"{currency.format(promise.amount_due)} {currency.name}",
+                amount_due=partner._dunning_format_amount(
+                    promise.amount_due, currency, company
+                ),
             )
             if dates:
-                values["oldest_due_date"] = format_date(
-                    self.env, min(dates), lang_code=lang
-                )
+                values["oldest_due_date"] = partner._dunning_format_date(min(dates))
         invoices = self.notice_move_ids.sorted(lambda m: (m.invoice_date_due, m.id))
         if invoices:
             totals = {}
@@ -466,7 +466,7 @@ class DunningWhatsappMessage(models.Model):
                 totals[currency] = totals.get(currency, 0.0) + invoice.amount_total
             values.update(
                 amount_paid=" + ".join(
-                    f"{currency.format(total)} {currency.name}"
+                    partner._dunning_format_amount(total, currency, company)
                     for currency, total in totals.items()
                 ),
                 invoice_numbers=", ".join(invoices.mapped("name")),

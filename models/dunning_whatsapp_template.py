@@ -1,68 +1,17 @@
-import re
-
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
 
 from ..services.whatsapp.errors import TemplateParamsError
 from ..services.whatsapp.payloads import validate_template_params
+from ..services.whatsapp.templates import (
+    PLACEHOLDER,
+    SHIPPED_NOTICE_TEMPLATES,
+    SHIPPED_REMINDER_TEMPLATES,
+)
 
-PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 # Parameter sources that only a notice (a promise confirmation, a thank-you)
 # can fill: a reminder has no promise and no payment.
 NOTICE_SOURCES = {"promised_amount", "promised_date", "amount_paid"}
-# The utility templates the add-on ships for its notices, one name per purpose
-# in Mexican Spanish and English (Meta keeps the languages of a template under
-# one name). A manager adds them to an account (Add Notice Templates), submits
-# them to Meta with these exact bodies, and the template sync marks them
-# approved; their body parameters are mapped already. Informational only (the
-# agreement, the payment), never promotional: else Meta reclassifies them as
-# marketing.
-SHIPPED_NOTICE_TEMPLATES = [
-    {
-        "name": "confirmacion_promesa_pago",
-        "language": "es_MX",
-        "body_text": "Estimado(a) {{1}}: le confirmamos por escrito el acuerdo de "
-        "pago de {{2}} a más tardar el {{3}}, por las facturas {{4}}. Si algún "
-        "dato no es correcto, por favor responda a este mensaje. Atentamente, "
-        "{{5}}.",
-        "sources": [
-            "partner_name",
-            "promised_amount",
-            "promised_date",
-            "invoice_numbers",
-            "company_name",
-        ],
-    },
-    {
-        "name": "confirmacion_promesa_pago",
-        "language": "en",
-        "body_text": "Dear {{1}}, this confirms in writing your agreement to pay "
-        "{{2}} by {{3}} for invoices {{4}}. If anything is not correct, please "
-        "reply to this message. Kind regards, {{5}}.",
-        "sources": [
-            "partner_name",
-            "promised_amount",
-            "promised_date",
-            "invoice_numbers",
-            "company_name",
-        ],
-    },
-    {
-        "name": "agradecimiento_pago",
-        "language": "es_MX",
-        "body_text": "Estimado(a) {{1}}: recibimos su pago de {{2}}. Muchas "
-        "gracias. Atentamente, {{3}}.",
-        "sources": ["partner_name", "amount_paid", "company_name"],
-    },
-    {
-        "name": "agradecimiento_pago",
-        "language": "en",
-        "body_text": "Dear {{1}}, we have received your payment of {{2}}. Thank "
-        "you very much. Kind regards, {{3}}.",
-        "sources": ["partner_name", "amount_paid", "company_name"],
-    },
-]
 # Meta's template statuses (GET message_templates), lower-cased; "missing" is
 # ours: the template is no longer listed by Meta.
 TEMPLATE_STATUSES = [
@@ -289,6 +238,12 @@ class DunningWhatsappTemplate(models.Model):
         ]
         if dynamic:
             url = buttons[dynamic[0]].get("url")
+        rejected_reason = info.rejected_reason or False
+        if status == "rejected":
+            # Say which of Meta's rules the body breaks, when one does.
+            problems = self._review_problems(info.body_text)
+            if problems:
+                rejected_reason = " ".join([rejected_reason or "", *problems]).strip()
         return {
             "meta_template_id": info.id or False,
             "status": status if status in dict(TEMPLATE_STATUSES) else "pending",
@@ -296,7 +251,7 @@ class DunningWhatsappTemplate(models.Model):
             if category in dict(self._fields["category"].selection)
             else "utility",
             "body_text": info.body_text or False,
-            "rejected_reason": info.rejected_reason or False,
+            "rejected_reason": rejected_reason,
             "quality_score": quality
             if quality in dict(self._fields["quality_score"].selection)
             else False,
@@ -335,6 +290,15 @@ class DunningWhatsappTemplate(models.Model):
     def _create_shipped_notice_templates(self, account):
         """Add the shipped notice templates to ``account``, not submitted yet;
         return them (those it had already are left as they are)."""
+        return self._create_shipped_templates(account, SHIPPED_NOTICE_TEMPLATES)
+
+    @api.model
+    def _create_shipped_templates(self, account, shipped_templates=None):
+        """Add the shipped templates (the reminder of each step of the ladder,
+        the notices) to ``account``, not submitted yet; return them (those it
+        had already are left as they are)."""
+        if shipped_templates is None:
+            shipped_templates = SHIPPED_REMINDER_TEMPLATES + SHIPPED_NOTICE_TEMPLATES
         existing = {
             (t.name, t.language) for t in self.search([("account_id", "=", account.id)])
         }
@@ -352,7 +316,7 @@ class DunningWhatsappTemplate(models.Model):
                         for index, source in enumerate(shipped["sources"], start=1)
                     ],
                 }
-                for shipped in SHIPPED_NOTICE_TEMPLATES
+                for shipped in shipped_templates
                 if (shipped["name"], shipped["language"]) not in existing
             ]
         )
@@ -537,14 +501,10 @@ class DunningWhatsappTemplateParam(models.Model):
         if self.source == "partner_name":
             return reminder.partner_id.name or ""
         if self.source == "amount_due":
-            currency = reminder.currency_id
-            return f"{currency.format(reminder.amount_due)} {currency.name}"
+            return reminder._reader_amount(reminder.amount_due)
         if self.source == "oldest_due_date":
             dates = [d for d in invoices.mapped("invoice_date_due") if d]
-            if not dates:
-                return ""
-            lang = reminder.partner_id.lang or self.env.lang or "en_US"
-            return format_date(self.env, min(dates), lang_code=lang)
+            return reminder._reader_date(min(dates)) if dates else ""
         if self.source == "invoice_numbers":
             return ", ".join(invoices.mapped("name"))
         if self.source == "company_name":

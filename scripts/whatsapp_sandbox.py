@@ -44,6 +44,7 @@ import datetime
 import hashlib
 import heapq
 import hmac
+import importlib.util
 import itertools
 import json
 import pathlib
@@ -99,67 +100,32 @@ TEMPLATES = [
             },
         ],
     },
-    # The add-on's shipped notice templates (SHIPPED_NOTICE_TEMPLATES in
-    # models/dunning_whatsapp_template.py), as Meta lists them once approved.
+]
+
+
+def _load_shipped_templates():
+    """The add-on's shipped templates (services/whatsapp/templates.py, pure
+    Python), read from the add-on this script belongs to."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "services" / "whatsapp"
+    spec = importlib.util.spec_from_file_location(
+        "dunning_shipped_templates", path / "templates.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SHIPPED_REMINDER_TEMPLATES + module.SHIPPED_NOTICE_TEMPLATES
+
+
+# The add-on's shipped templates, as Meta lists them once approved.
+TEMPLATES += [
     {
-        "id": "300000000000004",
-        "name": "confirmacion_promesa_pago",
-        "language": "es_MX",
+        "id": str(300000000000004 + index),
+        "name": shipped["name"],
+        "language": shipped["language"],
         "status": "APPROVED",
         "category": "UTILITY",
-        "components": [
-            {
-                "type": "BODY",
-                "text": "Estimado(a) {{1}}: le confirmamos por escrito el acuerdo "
-                "de pago de {{2}} a más tardar el {{3}}, por las facturas {{4}}. "
-                "Si algún dato no es correcto, por favor responda a este mensaje. "
-                "Atentamente, {{5}}.",
-            }
-        ],
-    },
-    {
-        "id": "300000000000005",
-        "name": "confirmacion_promesa_pago",
-        "language": "en",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {
-                "type": "BODY",
-                "text": "Dear {{1}}, this confirms in writing your agreement to pay "
-                "{{2}} by {{3}} for invoices {{4}}. If anything is not correct, "
-                "please reply to this message. Kind regards, {{5}}.",
-            }
-        ],
-    },
-    {
-        "id": "300000000000006",
-        "name": "agradecimiento_pago",
-        "language": "es_MX",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {
-                "type": "BODY",
-                "text": "Estimado(a) {{1}}: recibimos su pago de {{2}}. Muchas "
-                "gracias. Atentamente, {{3}}.",
-            }
-        ],
-    },
-    {
-        "id": "300000000000007",
-        "name": "agradecimiento_pago",
-        "language": "en",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "components": [
-            {
-                "type": "BODY",
-                "text": "Dear {{1}}, we have received your payment of {{2}}. Thank "
-                "you very much. Kind regards, {{3}}.",
-            }
-        ],
-    },
+        "components": [{"type": "BODY", "text": shipped["body_text"]}],
+    }
+    for index, shipped in enumerate(_load_shipped_templates())
 ]
 
 # Where Meta's short-lived media URLs point (lookaside.fbsbx.com in production).

@@ -47,3 +47,5 @@ from . import test_whatsapp_media
 from . import test_gate_matrix
 from . import test_gate_matrix_reach
 from . import test_dispatch_exactly_once
+from . import test_reader_texts
+from . import test_whatsapp_shipped_templates

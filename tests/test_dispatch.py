@@ -90,7 +90,8 @@ class TestDispatchEmail(DunningCommon):
         self.assertIn(refund, reminder.move_ids)
         self.assertIn(refund.name, reminder.mail_id.body_html)
         # The total row shows the balance net of the credit note.
-        self.assertIn('oe_currency_value">750.00<', reminder.mail_id.body_html)
+        # A customer abroad (Mexico; the company is in the US) reads the code.
+        self.assertIn("$\N{NO-BREAK SPACE}750.00 USD<", reminder.mail_id.body_html)
 
     def test_customer_without_email_fails_with_the_reason(self):
         self.customer.email = False
@@ -314,6 +315,6 @@ class TestPaymentStopsReminders(DunningCommon):
             self.mails(self.customer).mapped("subject"),
             [
                 f"{self.company.name}: thank you for your payment of "
-                f"{self.company.currency_id.format(1000.0)}"
+                f"{self.company.currency_id.format(1000.0)} USD"
             ],
         )

@@ -145,7 +145,7 @@ class TestEmailSmtp(SmtpCommon):
         self.assertEqual(message["Subject"], spanish)
         self.assertIn("recordatorio amistoso de pago", message["Subject"])
         html = message.get_body(preferencelist=("html",)).get_content()
-        self.assertIn("Si ya realizó su pago", html)
+        self.assertIn("Si ya realizó el pago, le agradecemos", html)
         self.assertIn("Ver y pagar", html)
 
 

@@ -14,8 +14,10 @@ from ..models.dunning_portal_token import hash_token
 from ..services.log_privacy import token_ref
 from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
 
-# The queries of one GET of the customer page, whatever its number of invoices.
-PAGE_QUERIES = 18
+# The queries of one GET of the customer page, whatever its number of invoices
+# (two of them read the customer's and the company's countries: an amount shows
+# its currency's ISO code to a customer abroad).
+PAGE_QUERIES = 20
 
 
 class PortalCommon(DunningCommon, HttpCase):

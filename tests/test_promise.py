@@ -109,7 +109,8 @@ class TestPromiseRegister(PromiseCommon):
         self.assertIn("su promesa de pago de", mail.subject)
         self.assertIn("a más tardar el", mail.subject)
         self.assertIn("800.00", mail.subject)
-        self.assertIn("Estimado", mail.body_html)
+        # A company is not "Estimado(a)".
+        self.assertIn("A la atención de Ferretería del Centro:", mail.body_html)
 
     def test_register_from_a_contact_uses_its_company(self):
         contact = self.env["res.partner"].create(

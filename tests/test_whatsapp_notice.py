@@ -9,7 +9,10 @@ from odoo.tests import tagged
 from odoo.tools import format_date, mute_logger
 
 from ..models import dunning_whatsapp_account
-from ..models.dunning_whatsapp_template import SHIPPED_NOTICE_TEMPLATES
+from ..services.whatsapp.templates import (
+    SHIPPED_NOTICE_TEMPLATES,
+    SHIPPED_REMINDER_TEMPLATES,
+)
 from ..services.whatsapp.webhook import parse_webhook
 from .common import TUESDAY
 from .test_whatsapp_common import WhatsAppCommon, status_value, webhook_body
@@ -154,9 +157,9 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         promise = self.promise()
         self.send_notices()
         message = self.notices("promise_confirmation")
-        self.assertIn("Estimado(a) María Peña", message.body)
+        self.assertIn("Hola, María Peña:", message.body)
         for record in (promise, self.wa_customer):
-            self.assertIn("Estimado(a) María Peña", self.chatter(record))
+            self.assertIn("Hola, María Peña:", self.chatter(record))
             self.assertIn("Status: Sent", self.chatter(record))
 
     def test_status_webhook_settles_the_confirmation(self):
@@ -199,7 +202,7 @@ class TestPromiseConfirmationWhatsApp(NoticeCommon):
         self.assertEqual(request["template"]["language"], {"code": "en"})
         message = self.notices("promise_confirmation")
         self.assertEqual(message.template_id, self.confirm_en)
-        self.assertTrue(message.body.startswith("Dear María Peña, this confirms"))
+        self.assertTrue(message.body.startswith("Dear María Peña, this is"))
 
     def test_outside_contact_hours_scheduled_for_the_next_opening(self):
         self.promise(at=EARLY)
@@ -439,7 +442,7 @@ class TestThankYouWhatsApp(NoticeCommon):
         )
         self.assertEqual(message.state, "sent")
         for record in (invoice, self.wa_customer):
-            self.assertIn("recibimos su pago", self.chatter(record))
+            self.assertIn("confirmamos la recepción de su pago", self.chatter(record))
             self.assertIn("Status: Sent", self.chatter(record))
 
     def test_thank_you_in_english(self):
@@ -448,7 +451,8 @@ class TestThankYouWhatsApp(NoticeCommon):
         self.send_notices()
         message = self.notices("thank_you")
         self.assertEqual(message.template_id, self.thanks_en)
-        self.assertTrue(message.body.startswith("Dear María Peña, we have received"))
+        self.assertTrue(message.body.startswith("Dear María Peña, this is"))
+        self.assertIn("we have received your payment", message.body)
 
     def test_no_consent_thank_you_by_email_instead(self):
         customer = self._create_customer("Abarrotes Lupita", mobile="+52 55 8765 4321")
@@ -555,9 +559,12 @@ class TestNoticeTemplates(NoticeCommon):
                 "api_base_url": self.graph.url,
             }
         )
-        account.action_add_notice_templates()
-        account.action_add_notice_templates()
-        templates = account.template_ids
+        account.action_add_shipped_templates()
+        account.action_add_shipped_templates()
+        templates = account.template_ids.filtered(
+            lambda t: t.name in ("agradecimiento_pago", "confirmacion_promesa_pago")
+        )
+        self.assertEqual(len(account.template_ids), 12, "8 reminders, 4 notices")
         self.assertEqual(
             sorted(templates.mapped(lambda t: (t.name, t.language))),
             [
@@ -611,7 +618,7 @@ class TestNoticeTemplates(NoticeCommon):
             for t in whatsapp_sandbox.TEMPLATES
             if t["status"] == "APPROVED"
         }
-        for shipped in SHIPPED_NOTICE_TEMPLATES:
+        for shipped in SHIPPED_NOTICE_TEMPLATES + SHIPPED_REMINDER_TEMPLATES:
             self.assertEqual(
                 approved[(shipped["name"], shipped["language"])], shipped["body_text"]
             )

@@ -150,7 +150,13 @@ class TestWhatsAppTemplateSync(WhatsAppCommon):
         )
         self.account.action_sync_templates()
         self.assertEqual(self.template.status, "rejected")
-        self.assertEqual(self.template.rejected_reason, "INCORRECT_CATEGORY")
+        # Meta's reason, then the review rules the body breaks.
+        self.assertEqual(
+            self.template.rejected_reason,
+            "INCORRECT_CATEGORY End: the body must not end with a variable. Length: "
+            "3 variables need at least 9 words of fixed text (3 per variable); the "
+            "body has 6.",
+        )
         self.assertEqual(self.template.quality_score, "red")
         appealed = self.templates().filtered(lambda t: t.name == "apelado")
         self.assertEqual(

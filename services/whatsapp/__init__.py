@@ -17,7 +17,9 @@ be unit-tested alone; import from the module that defines a name:
 * :mod:`.events` - the typed events a webhook carries
   (:class:`~.events.StatusEvent`, :class:`~.events.MessageEvent`), opt-out
   keywords and the order of delivery statuses;
-* :mod:`.values` - Graph JSON values read defensively (shared by the above).
+* :mod:`.values` - Graph JSON values read defensively (shared by the above);
+* :mod:`.templates` - Meta's review rules for a template's body
+  (:func:`~.templates.review_problems`) and the templates the add-on ships.
 
 The access token never appears in an exception, a repr or a log.
 """

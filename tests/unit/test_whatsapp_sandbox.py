@@ -200,12 +200,17 @@ def test_phone_number_and_templates_for_test_connection_and_sync(sandbox):
     assert "sandbox" in info.verified_name
     templates = client(sandbox).list_templates(sandbox_module.WABA_ID)
     assert {(t.name, t.language) for t in templates} == {
-        ("recordatorio_pago_v1", "es_MX"),
-        ("confirmacion_promesa_pago", "es_MX"),
-        ("confirmacion_promesa_pago", "en"),
-        ("agradecimiento_pago", "es_MX"),
-        ("agradecimiento_pago", "en"),
-    }
+        (name, language)
+        for name in (
+            "recordatorio_preventivo",
+            "recordatorio_vencimiento",
+            "recordatorio_firme",
+            "aviso_final",
+            "confirmacion_promesa_pago",
+            "agradecimiento_pago",
+        )
+        for language in ("es_MX", "en")
+    } | {("recordatorio_pago_v1", "es_MX")}
     template = next(t for t in templates if t.name == "recordatorio_pago_v1")
     assert template.status == "APPROVED"
     assert template.category == "UTILITY"
