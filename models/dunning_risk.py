@@ -379,7 +379,7 @@ class ResPartner(models.Model):
 
     dunning_risk_id = fields.Many2one(
         "dunning.risk",
-        string="Risk",
+        string="Risk Details",
         compute="_compute_dunning_risk",
         groups="account_dunning.group_dunning_collector",
         help="The customer's risk score in the current company, computed every night.",
