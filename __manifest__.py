@@ -4,7 +4,7 @@
     "name": "Collections and Dunning (Cobranza)",
     "summary": "Automatic email reminders around the due date, collection levels, "
     "contact windows in the debtor's time zone and a full contact audit trail",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_dunning contributors",
@@ -47,6 +47,9 @@
         "views/dunning_payment_plan_views.xml",
         "views/dunning_policy_views.xml",
         "views/dunning_level_views.xml",
+        "views/dunning_channel_email_views.xml",
+        "views/dunning_channel_whatsapp_views.xml",
+        "views/dunning_channel_activity_views.xml",
         "views/dunning_channel_letter_views.xml",
         "views/dunning_holiday_views.xml",
         "views/mail_template_views.xml",
