@@ -62,14 +62,27 @@ LIMIT_KEYS = (
     "limit_request",
     "limit_time_worker_cron",
 )
-# What the multi-process server logs when it stops a worker (odoo/service/server.py).
+# What the multi-process server logs when it stops a worker
+# (odoo/service/server.py), each with the worker's pid: the master repeats its
+# timeout line at each beat until the worker is gone, so workers are counted.
 KILL_PATTERNS = {
-    "watchdog timeout (limit_time_real)": re.compile(r"\(\d+\) timeout after \d+s"),
-    "CPU time limit": re.compile(r"CPU time limit"),
-    "virtual memory limit": re.compile(r"virtual memory limit", re.IGNORECASE),
-    "worker exited on an exception": re.compile(r"Exception occurred, exiting"),
-    "killed": re.compile(r"\bkilled\b", re.IGNORECASE),
+    # SIGKILL by the master: limit_time_real (limit_time_real_cron for crons)
+    "watchdog timeout (limit_time_real)": re.compile(
+        r"Worker\w* \((?P<pid>\d+)\) timeout after \d+s"
+    ),
+    # SIGXCPU: limit_time_cpu
+    "CPU time limit": re.compile(r"Worker \((?P<pid>\d+)\) CPU time limit"),
+    # limit_memory_soft: the worker ends after its current work
+    "virtual memory limit": re.compile(
+        r"Worker \((?P<pid>\d+)\) virtual memory limit", re.IGNORECASE
+    ),
+    "worker exited on an exception": re.compile(
+        r"Worker \w*\s*\((?P<pid>\d+)\) Exception occurred, exiting"
+    ),
+    "killed": re.compile(r"\bkilled\b(?P<pid>)", re.IGNORECASE),
 }
+# Stopped in the middle of a job: the others end between jobs.
+KILLING = ("watchdog timeout (limit_time_real)", "CPU time limit")
 JOB_PROCESSED = re.compile(
     r"Job '(?P<name>[^']+)' \((?P<id>\d+)\) processed (?P<done>\d+) records,"
     r" (?P<remaining>\d+) records remaining"
@@ -265,13 +278,15 @@ def _poll(pg, dbname):
 
 def parse_server_log(path):
     """What the server's log says: workers stopped by a limit, cron runs."""
-    kills = {label: [] for label in KILL_PATTERNS}
+    kills = {label: {} for label in KILL_PATTERNS}
     jobs, timed_out, workers = {}, [], set()
     with open(path, errors="replace") as log:
         for line in log:
             for label, pattern in KILL_PATTERNS.items():
-                if pattern.search(line):
-                    kills[label].append(line.strip()[:300])
+                found = pattern.search(line)
+                if found:
+                    key = found["pid"] or str(len(kills[label]))
+                    kills[label].setdefault(key, line.strip()[:300])
             found = JOB_PROCESSED.search(line)
             if found:
                 job = jobs.setdefault(
@@ -286,12 +301,10 @@ def parse_server_log(path):
             if found:
                 workers.add(found.group(1))
     return {
-        "kills": {label: lines for label, lines in kills.items() if lines},
-        "kill_count": sum(
-            len(lines)
-            for label, lines in kills.items()
-            if label != "worker exited on an exception"
-        ),
+        "kills": {
+            label: list(lines.values()) for label, lines in kills.items() if lines
+        },
+        "kill_count": sum(len(kills[label]) for label in KILLING),
         "jobs": jobs,
         "jobs_timed_out": timed_out,
         "cron_workers_started": len(workers),
