@@ -26,8 +26,12 @@ _logger = logging.getLogger(__name__)
 # Reminders claimed, sent and committed together; a run's seconds (see
 # _cron_dispatch). Overridden by the system parameters
 # account_dunning.dispatch_batch_size and account_dunning.dispatch_time_budget.
+# A cron worker of odoo-bin --workers is killed 120 s (limit_time_real) after
+# it last reported alive, and it reports before sleeping, up to 60 s plus its
+# pid modulo 10 when nothing wakes it (a fresh worker after a kill): a job may
+# get 51 s. 30 s leaves room for the batch or the PDF that overruns it.
 DISPATCH_BATCH_SIZE = 50
-DISPATCH_TIME_BUDGET = 45.0
+DISPATCH_TIME_BUDGET = 30.0
 
 
 class DunningReminderDispatch(models.Model):
@@ -45,14 +49,15 @@ class DunningReminderDispatch(models.Model):
         any number of workers, on any number of servers, share the queue.
         The size and the budget default to the system parameters
         ``account_dunning.dispatch_batch_size`` (50) and
-        ``account_dunning.dispatch_time_budget`` (45 s); ``clock`` gives the
+        ``account_dunning.dispatch_time_budget`` (30 s); ``clock`` gives the
         seconds the budget is counted in (tests pass a fake one).
 
         Why a budget: Odoo's cron worker is killed when a run exceeds its
         limits (by default 120 s of real time and 60 s of CPU, for the whole
         run of a job, including the calls the runner repeats while this method
-        reports work remaining), and a killed run rolls its last batch back
-        and starts over next time, for ever. A batch starts only when the
+        reports work remaining, and counted from before the worker's sleep,
+        see :data:`DISPATCH_TIME_BUDGET`), and a killed run rolls its last
+        batch back and starts over next time, for ever. A batch starts only when the
         longest batch of the run so far still fits in the budget. What a
         batch needs and takes long to make (invoice PDFs) is made first,
         before the batch is claimed (:meth:`_prepare_ahead`), within the same
