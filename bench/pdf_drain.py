@@ -549,7 +549,9 @@ def drain_table(info):
     for label, lines in kills.items():
         rows.append(f"| log: {label} | {len(lines)} |")
     for name, job in info["server"]["jobs"].items():
-        rows.append(f"| runs of {name} | {job['calls']} ({job['done']} done) |")
+        rows.append(
+            f"| runner calls of {name} | {job['calls']} (done {job['done']:,}) |"
+        )
     return "\n".join(rows)
 
 

@@ -33,7 +33,7 @@ web client does (median < 0.5 s), the customer page over HTTP (p95 < 250 ms).
 reminders, each attaching an invoice PDF not rendered yet, drains completely
 under a real ``odoo-bin --workers 2 --max-cron-threads 2`` with Odoo's default
 limits and two sending actions (bench/pdf_drain.py); not part of the default
-run (it takes about half an hour on 2 cores).
+run (about 25 minutes on 2 shared cores).
 """
 
 # A command-line tool, not add-on code: it prints its report.
