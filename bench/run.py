@@ -28,6 +28,12 @@ WhatsApp >= 80/s from one worker, never above the account's rate, two workers
 ``--only views`` measures the collector views and the customer page on a seeded
 database of ``--views-size`` invoices (bench/views.py): each view opened as the
 web client does (median < 0.5 s), the customer page over HTTP (p95 < 250 ms).
+
+``--only pdf_drain`` checks that a queue of ``--drain-count`` (1,000) e-mail
+reminders, each attaching an invoice PDF not rendered yet, drains completely
+under a real ``odoo-bin --workers 2 --max-cron-threads 2`` with Odoo's default
+limits and two sending actions (bench/pdf_drain.py); not part of the default
+run (about 25 minutes on 2 shared cores).
 """
 
 # A command-line tool, not add-on code: it prints its report.
@@ -46,6 +52,8 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+
+import pdf_drain
 
 import views
 
@@ -982,6 +990,10 @@ def all_verdicts(output, args):
         dispatch_lines, dispatch_passed = dispatch_verdict(output["dispatch"])
         lines += dispatch_lines
         passed &= dispatch_passed
+    if "pdf_drain" in args.only:
+        drain_lines, drain_passed = pdf_drain.drain_verdict(output["pdf_drain"])
+        lines += drain_lines
+        passed &= drain_passed
     for size, result in output["sizes"].items():
         for engine in result["engines"].values():
             if engine.get("warning"):
@@ -1058,11 +1070,48 @@ def main(argv=None):
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=("plan", "whatsapp", "dispatch", "views"),
+        choices=("plan", "whatsapp", "dispatch", "views", "pdf_drain"),
         default=["plan", "whatsapp", "dispatch", "views"],
         help="which benchmarks: plan (against OCA), whatsapp (one worker, instant"
         " loopback), dispatch (every channel, one and two workers, providers with"
-        " latency), views (collector views and customer page); all by default",
+        " latency), views (collector views and customer page), pdf_drain (a queue"
+        " of PDF reminders under odoo-bin --workers 2); all but pdf_drain by"
+        " default",
+    )
+    parser.add_argument(
+        "--drain-count",
+        type=int,
+        default=1000,
+        help="pdf_drain: customers, one queued reminder each (default 1000)",
+    )
+    parser.add_argument(
+        "--drain-invoices-per-customer",
+        type=int,
+        default=1,
+        help="pdf_drain: invoices without a PDF per reminder (default 1)",
+    )
+    parser.add_argument(
+        "--drain-port",
+        type=int,
+        help="pdf_drain: the server's HTTP port; the next one is its long-polling"
+        " port (default: a free one)",
+    )
+    parser.add_argument(
+        "--drain-smtp-port",
+        type=int,
+        help="pdf_drain: the SMTP sink's port (default: a free one)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=3600.0,
+        help="pdf_drain: stop waiting after this many seconds (default 3600)",
+    )
+    parser.add_argument(
+        "--drain-poll",
+        type=float,
+        default=5.0,
+        help="pdf_drain: seconds between two reads of the queue (default 5)",
     )
     parser.add_argument(
         "--dispatch-count",
@@ -1169,9 +1218,11 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if not args.output:
-        name = {("whatsapp",): "whatsapp.json", ("views",): "views.json"}.get(
-            tuple(args.only), "latest.json"
-        )
+        name = {
+            ("whatsapp",): "whatsapp.json",
+            ("views",): "views.json",
+            ("pdf_drain",): "pdf_drain.json",
+        }.get(tuple(args.only), "latest.json")
         args.output = os.path.join(HERE, "results", name)
     if args.reuse:
         args.keep_base = True
@@ -1234,6 +1285,13 @@ def main(argv=None):
 
     if "dispatch" in args.only:
         output["dispatch"] = run_dispatch(pg, args, today)
+
+    if "pdf_drain" in args.only:
+        args.drain_port = args.drain_port or free_port()
+        args.drain_smtp_port = args.drain_smtp_port or free_port()
+        output["pdf_drain"] = pdf_drain.run_pdf_drain(
+            pg, args, today, install_db, worker
+        )
 
     lines, passed = all_verdicts(output, args)
     lines += views_lines

@@ -161,6 +161,20 @@ class DunningChannel(models.AbstractModel):
         return None
 
     @api.model
+    def _prepare_ahead(self, reminders, may_start, tried):
+        """Make, before ``reminders`` are claimed for sending, what sending them
+        needs and takes long to make (an invoice's PDF): each piece in a
+        transaction of its own, committed at once, while the batch stays
+        uncommitted and queued, so that a worker stopped by its time limit
+        leaves the batch queued and keeps what it made. A piece starts only
+        while ``may_start(made)`` (``made``: the pieces made by this call);
+        ``tried`` (a set, updated) holds the ids of the pieces this run
+        tried already, not tried again.
+
+        Returns the pieces made and those left to make."""
+        return 0, 0
+
+    @api.model
     def _before_send(self, reminders):
         """Prepare, for the whole batch at once, what rendering ``reminders``
         (gated, their statement set) would otherwise do one by one: the

@@ -113,6 +113,30 @@ class DunningChannelEmail(models.AbstractModel):
         reminders._render_invoice_pdfs(invoices, commit=True)
 
     @api.model
+    def _prepare_ahead(self, reminders, may_start, tried):
+        # The PDFs: a batch of them may take longer than a cron worker may live.
+        attaching = reminders.filtered(
+            lambda r: not r._is_notice() and r.level_id.attach_invoice_pdf
+        )
+        invoices = attaching.move_ids.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and not m.invoice_pdf_report_id
+                and m.id not in tried
+            )
+        )
+        made = 0
+        for invoice in invoices:
+            if not may_start(made):
+                break
+            # Once per run: a PDF that cannot be rendered is not tried again
+            # and again; _before_send tries it once more and says why.
+            tried.add(invoice.id)
+            self.env["dunning.reminder"]._render_invoice_pdf_apart(invoice)
+            made += 1
+        return made, len(invoices) - made
+
+    @api.model
     def _send_one(self, reminder, now):
         template = self._mail_template(reminder)
         reason = self._unreachable_reason(reminder)
@@ -289,6 +313,18 @@ class DunningReminder(models.Model):
             if commit:
                 self._commit_between_batches()
         return errors
+
+    @api.model
+    def _render_invoice_pdf_apart(self, invoice):
+        """Render ``invoice``'s PDF (:meth:`_render_invoice_pdfs`) in a
+        transaction of its own, committed at once, whatever the current one
+        holds (a claimed batch, uncommitted). Under tests, in the test's
+        transaction."""
+        if self._testing():
+            return self._render_invoice_pdfs(invoice)
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            return env["dunning.reminder"]._render_invoice_pdfs(invoice.with_env(env))
 
     @api.model
     def _dunning_mail_outcome(self, mails, failure_type=None, failure_reason=None):

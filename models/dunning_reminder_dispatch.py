@@ -26,8 +26,12 @@ _logger = logging.getLogger(__name__)
 # Reminders claimed, sent and committed together; a run's seconds (see
 # _cron_dispatch). Overridden by the system parameters
 # account_dunning.dispatch_batch_size and account_dunning.dispatch_time_budget.
+# A cron worker of odoo-bin --workers is killed 120 s (limit_time_real) after
+# it last reported alive, and it reports before sleeping, up to 60 s plus its
+# pid modulo 10 when nothing wakes it (a fresh worker after a kill): a job may
+# get 51 s. 30 s leaves room for the batch or the PDF that overruns it.
 DISPATCH_BATCH_SIZE = 50
-DISPATCH_TIME_BUDGET = 45.0
+DISPATCH_TIME_BUDGET = 30.0
 
 
 class DunningReminderDispatch(models.Model):
@@ -45,15 +49,20 @@ class DunningReminderDispatch(models.Model):
         any number of workers, on any number of servers, share the queue.
         The size and the budget default to the system parameters
         ``account_dunning.dispatch_batch_size`` (50) and
-        ``account_dunning.dispatch_time_budget`` (45 s); ``clock`` gives the
+        ``account_dunning.dispatch_time_budget`` (30 s); ``clock`` gives the
         seconds the budget is counted in (tests pass a fake one).
 
         Why a budget: Odoo's cron worker is killed when a run exceeds its
         limits (by default 120 s of real time and 60 s of CPU, for the whole
         run of a job, including the calls the runner repeats while this method
-        reports work remaining), and a killed run rolls its last batch back
-        and starts over next time, for ever. A batch starts only when the
-        longest batch of the run so far still fits in the budget.
+        reports work remaining, and counted from before the worker's sleep,
+        see :data:`DISPATCH_TIME_BUDGET`), and a killed run rolls its last
+        batch back and starts over next time, for ever. A batch starts only when the
+        longest batch of the run so far still fits in the budget. What a
+        batch needs and takes long to make (invoice PDFs) is made first,
+        before the batch is claimed (:meth:`_prepare_ahead`), within the same
+        budget: a run stopped by its limits then loses one piece, never a
+        claimed batch.
         """
         if self._dispatch_switched_off():
             return 0
@@ -76,11 +85,21 @@ class DunningReminderDispatch(models.Model):
         while True:
             started = clock()
             # A run's first batch always goes: every run moves the queue.
-            if run["done"] and started + run["longest"] >= run["deadline"]:
+            moved = run["done"] or run["prepared"]
+            if moved and started + run["longest"] >= run["deadline"]:
                 break
             reminders = self._claim_due(now, batch_size)
             if not reminders:
                 break
+            made, left = reminders._prepare_ahead(run, clock)
+            if made or left:
+                run["prepared"] += made
+                # Made apart while the batch stayed claimed and queued: release
+                # it, and claim again in a snapshot that sees what was made.
+                self._commit_between_batches()
+                if left:
+                    break  # out of time: the batch waits for the next run
+                continue
             reminders._dispatch(now)
             run["done"] += len(reminders)
             self.env["ir.cron"]._notify_progress(
@@ -97,7 +116,11 @@ class DunningReminderDispatch(models.Model):
             # the job ready; the trigger wakes the workers and covers a run
             # started by hand.
             self.env["dunning.reminder"]._trigger_dispatch()
-        self.env["ir.cron"]._notify_progress(done=run["done"], remaining=remaining)
+        # Rendering counts as work done: a run that only rendered must not
+        # look finished to the runner, which would drop the trigger.
+        self.env["ir.cron"]._notify_progress(
+            done=run["done"] + run["prepared"], remaining=remaining
+        )
         self._commit_between_batches()
         return remaining
 
@@ -116,6 +139,8 @@ class DunningReminderDispatch(models.Model):
             "deadline": clock() + time_budget,
             "longest": 0.0,  # the longest batch so far
             "done": 0,
+            "prepared": 0,  # pieces made ahead (_prepare_ahead)
+            "tried": set(),  # and their ids
             "triggered": False,
         }
         cron_id = self.env.context.get("cron_id")
@@ -124,6 +149,31 @@ class DunningReminderDispatch(models.Model):
         if not cron_id or runs is None:
             return fresh
         return runs.setdefault(("account_dunning.dispatch", cron_id), fresh)
+
+    def _prepare_ahead(self, run, clock):
+        """Have each channel make what this batch (claimed, not committed)
+        needs and takes long to make, apart from the claim; see
+        ``dunning.channel._prepare_ahead``. A piece starts while the run has
+        time left, and a run that has done nothing yet makes at least one.
+        Returns the pieces made and those left."""
+
+        def may_start(made):
+            if not (made or run["done"] or run["prepared"]):
+                return True
+            return clock() < run["deadline"]
+
+        channels = self.env["dunning.channel"]._dunning_channels()
+        made = left = 0
+        for code in set(self.mapped("channel")):
+            reminders = self.filtered(lambda r, code=code: r.channel == code)
+            done, todo = channels[code]._prepare_ahead(
+                reminders,
+                lambda count, before=made: may_start(before + count),
+                run["tried"],
+            )
+            made += done
+            left += todo
+        return made, left
 
     @api.model
     def _due_count(self, now):
