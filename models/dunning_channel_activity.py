@@ -139,10 +139,18 @@ class DunningReminder(models.Model):
     _dunning_engine_fields = frozenset({"activity_id"})
 
     def _activity_note(self, invoices):
+        today = fields.Date.context_today(self)
         lines = "".join(
             f"<li>{invoice.name}: {invoice.currency_id.format(invoice.amount_residual)}"
-            f" ({invoice.invoice_date_due})</li>"
+            f" ({invoice.dunning_due_date})"
+            + (
+                _(", due now: %s", invoice.currency_id.format(due))
+                if due and not_due
+                else ""
+            )
+            + "</li>"
             for invoice in invoices
+            for due, not_due in [invoice._dunning_split_due(today)]
         )
         return _(
             "Call the customer about %(total)s due.<ul>%(lines)s</ul>",

@@ -459,6 +459,7 @@ class DunningWhatsappTemplateParam(models.Model):
         [
             ("partner_name", "Customer name"),
             ("amount_due", "Total due with currency"),
+            ("amount_due_now", "Amount due now with currency"),
             ("oldest_due_date", "Oldest due date"),
             ("invoice_numbers", "Invoice numbers"),
             ("company_name", "Company name"),
@@ -489,11 +490,19 @@ class DunningWhatsappTemplateParam(models.Model):
         invoices = reminder._get_template_invoices()
         if self.source == "partner_name":
             return reminder.partner_id.name or ""
-        if self.source == "amount_due":
+        if self.source in ("amount_due", "amount_due_now"):
             currency = reminder.currency_id
-            return f"{currency.format(reminder.amount_due)} {currency.name}"
+            # Due now: what fell due, without the instalments and invoices not
+            # due yet, for a text that calls the amount late.
+            amount = (
+                reminder._get_amount_due_now()
+                if self.source == "amount_due_now"
+                else reminder.amount_due
+            )
+            return f"{currency.format(amount)} {currency.name}"
         if self.source == "oldest_due_date":
-            dates = [d for d in invoices.mapped("invoice_date_due") if d]
+            # The earliest unpaid instalment's: what is late of each invoice.
+            dates = [d for d in invoices.mapped("dunning_due_date") if d]
             if not dates:
                 return ""
             lang = reminder.partner_id.lang or self.env.lang or "en_US"

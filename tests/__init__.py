@@ -41,3 +41,4 @@ from . import test_letter_channel
 from . import test_outbox
 from . import test_screens
 from . import test_dispatch_senders
+from . import test_instalments
