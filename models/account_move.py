@@ -465,6 +465,12 @@ class AccountMove(models.Model):
         on or before ``today``, and the part that has not, in the invoice's
         currency."""
         self.ensure_one()
+        if self.dunning_due_date == self.invoice_date_due:
+            # Only the last instalment is left (or there is one): all of it
+            # falls due on the same day, no need to read the lines.
+            if self.invoice_date_due and self.invoice_date_due <= today:
+                return self.amount_residual, 0.0
+            return 0.0, self.amount_residual
         due = not_due = 0.0
         for row in self._dunning_instalments():
             if row["date"] and row["date"] <= today:
@@ -551,7 +557,9 @@ class AccountMove(models.Model):
         until = {}
         for promise in promises:
             for move in promise.move_ids & self:
-                until[move] = max(until.get(move, promise.date_grace), promise.date_grace)
+                until[move] = max(
+                    until.get(move, promise.date_grace), promise.date_grace
+                )
         return until
 
     def _dunning_last_reminder_days(self):

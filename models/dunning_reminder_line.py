@@ -7,8 +7,8 @@ class DunningReminderLine(models.Model):
     """The decision that an invoice reached a level on a channel, for the
     instalment falling due on ``due_date``.
 
-    The unique key on (invoice, level, channel, instalment) is what guarantees that no customer
-    ever gets the same reminder twice: planning inserts these rows with
+    The unique key on (invoice, level, channel, instalment) is what guarantees
+    that no customer ever gets the same reminder twice: planning inserts these rows with
     ``ON CONFLICT DO NOTHING``, so a second pass, a second worker or a retry after a
     crash finds the decision already taken.
     """

@@ -69,7 +69,7 @@ class DunningReminderPlan(models.Model):
         return created
 
     def _refresh_next_dates(self, company, today):
-        """"Next Reminder" of the company's open invoices whose day passed
+        """ "Next Reminder" of the company's open invoices whose day passed
         without a reminder (a hold, a pause, a customer paced out): it says
         what will happen from today, never a day gone by."""
         self.env["account.move"].search(

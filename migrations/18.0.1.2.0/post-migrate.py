@@ -190,8 +190,10 @@ def _update_sms(env):
             continue
         env.cr.execute("SELECT body FROM sms_template WHERE id = %s", [template.id])
         body = env.cr.fetchone()[0] or {}
-        updated = {lang: text.replace(OLD_SMS_AMOUNT, NEW_SMS_AMOUNT, 1)
-                   for lang, text in body.items()}
+        updated = {
+            lang: text.replace(OLD_SMS_AMOUNT, NEW_SMS_AMOUNT, 1)
+            for lang, text in body.items()
+        }
         if updated != body:
             env.cr.execute(
                 "UPDATE sms_template SET body = %s::jsonb WHERE id = %s",
@@ -205,7 +207,9 @@ def _rewrite(env, table, column, record_id, pairs):
     place: what someone changed elsewhere in the text is kept."""
     env.cr.execute(f"SELECT {column} FROM {table} WHERE id = %s", [record_id])  # noqa: S608
     value = env.cr.fetchone()[0] or {}
-    updated = {lang: replace_sentences(text, lang, pairs) for lang, text in value.items()}
+    updated = {
+        lang: replace_sentences(text, lang, pairs) for lang, text in value.items()
+    }
     if updated != value:
         env.cr.execute(
             f"UPDATE {table} SET {column} = %s::jsonb WHERE id = %s",  # noqa: S608
