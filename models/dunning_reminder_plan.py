@@ -445,7 +445,7 @@ class DunningReminderPlan(models.Model):
                    AND dunning_dispute_id IS NULL
                    -- Nor one the customer promised to pay, until the grace date.
                    AND NOT %(promised)s
-              ORDER BY invoice_date_due, id
+              ORDER BY dunning_due_date, id
                 """,
                 company_id=company.id,
                 partner_ids=partner_ids,
