@@ -157,6 +157,43 @@ class TestInstalments(InstalmentCommon):
         self.assertIn("(instalment 3 of 3) 12/19/2026", coming_part)
         self.assertIn("1,000.20", coming_part)
 
+    def test_sms_and_whatsapp_call_late_only_the_instalment_due(self):
+        self.create_instalment_invoice(self.term_30_70, TUESDAY - days(10))
+        self.plan_on(TUESDAY)
+        reminder = self.reminders(self.customer)
+        account = self.env["dunning.whatsapp.account"].create(
+            {
+                "name": "Cobranza",
+                "company_id": self.company.id,
+                "phone_number_id": "1234",
+                "waba_id": "WABA1",
+                "access_token": "token",
+                "app_secret": "secret",
+                "verify_token": "verify",
+                "api_base_url": "http://127.0.0.1:9",
+            }
+        )
+        template = self.env["dunning.whatsapp.template"].create(
+            {
+                "name": "pago_vencido",
+                "language": "en",
+                "account_id": account.id,
+                "body_text": "Your payment of {{1}} was due on {{2}}; total {{3}}.",
+                "param_ids": [
+                    Command.create({"sequence": 1, "source": "amount_due_now"}),
+                    Command.create({"sequence": 2, "source": "oldest_due_date"}),
+                    Command.create({"sequence": 3, "source": "amount_due"}),
+                ],
+            }
+        )
+        sms = self.env.ref("account_dunning.sms_template_dunning_friendly")
+        with freeze_time(TUESDAY_NOON_MX):
+            params = [param._render(reminder) for param in template.param_ids]
+            body = sms._render_field("body", reminder.ids)[reminder.id]
+        params = [param.replace("\xa0", " ") for param in params]
+        self.assertEqual(params, ["$ 300.00 USD", "11/14/2026", "$ 1,000.00 USD"])
+        self.assertIn("$ 300.00 is past due", body.replace("\xa0", " "))
+
     def test_worklist_counts_days_and_amount_late_from_the_instalment(self):
         invoice = self.create_instalment_invoice(self.term_30_70, TUESDAY - days(10))
         self.env.flush_all()
