@@ -217,23 +217,37 @@ class AccountMove(models.Model):
         held = candidates.filtered("dunning_dispute_id")
         promised_until = (candidates - held)._dunning_promised_until()
         last_reminder = candidates._dunning_last_reminder_days()
+        # Planning refreshes thousands of invoices of a few customers and
+        # policies at once: each policy and its ladder is read once.
+        policies = {}
+        ladders = {}
         for move in candidates - held:
+            key = (move.commercial_partner_id.id, move.company_id.id)
+            if key not in policies:
+                policies[key] = move._get_dunning_policy()
+            policy = policies[key]
+            if policy not in ladders:
+                ladders[policy] = policy._get_levels_by_rank() if policy else policy
             move.dunning_next_date = move._dunning_next_reminder_date(
                 today,
                 promised_until.get(move),
-                last_reminder.get((move.commercial_partner_id.id, move.company_id.id)),
+                last_reminder.get(key),
+                policy,
+                ladders[policy],
             )
         held.dunning_next_date = False
 
-    def _dunning_next_reminder_date(self, today, promised_until, last_reminder):
+    def _dunning_next_reminder_date(
+        self, today, promised_until, last_reminder, policy, ladder
+    ):
         """The day planning will next plan a reminder about this invoice, all
-        its rules said: the next level's day, held by a promise until its grace
-        date and by the customer's pause, paced by the policy's days between
-        reminders from the customer's last one, and never before today (a level
-        reached but not planned yet is planned at the next run)."""
+        its rules said: the next level's day of ``ladder`` (the levels of its
+        ``policy``), held by a promise until its grace date and by the
+        customer's pause, paced by the policy's days between reminders from
+        the customer's last one, and never before today (a level reached but
+        not planned yet is planned at the next run)."""
         self.ensure_one()
         partner = self.commercial_partner_id
-        policy = self._get_dunning_policy()
         if partner.dunning_excluded or not policy or not policy.active:
             return False
         if self.amount_residual_signed < (policy.min_amount or 0):
@@ -243,10 +257,10 @@ class AccountMove(models.Model):
             # A broken promise is answered at the next run, whatever the pace.
             last_reminder = None
         else:
-            current = self._dunning_current_level()
+            current = self._dunning_current_level(policy)
             following = [
                 level
-                for level in policy._get_levels_by_rank()
+                for level in ladder
                 if not current or level.offset_days > current.offset_days
             ]
             if not following:
@@ -409,18 +423,21 @@ class AccountMove(models.Model):
             if d
         )
 
-    def _dunning_current_level(self):
+    def _dunning_current_level(self, policy=None):
         """The level this invoice stands at in its ladder: none when it was
         reached for an instalment since paid (the next instalment climbs the
-        levels from its own due date), or under another policy."""
+        levels from its own due date), or under another policy than its own
+        (``policy``, read when not given)."""
         self.ensure_one()
         level = self.dunning_level_id
         if not level:
             return level
+        if policy is None:
+            policy = self._get_dunning_policy()
         if (
             self.dunning_level_due_date
             and self.dunning_level_due_date != self.dunning_due_date
-        ) or level.policy_id != self._get_dunning_policy():
+        ) or level.policy_id != policy:
             return self.env["dunning.level"]
         return level
 

@@ -286,15 +286,19 @@ class DunningReminderPlan(models.Model):
         duplicates = self.browse(set(reminder_ids) - taken)
         if duplicates:
             duplicates.unlink()
-        self._update_invoice_levels(
-            [
-                (move_id, level_id)
-                for index, move_id, level_id, _channel, _due in decisions
-                if reminder_ids[index] in taken
-            ]
-        )
+        planned = [
+            (move_id, level_id)
+            for index, move_id, level_id, _channel, _due in decisions
+            if reminder_ids[index] in taken
+        ]
+        self._update_invoice_levels(planned, today)
         # The customers just got a reminder: the days between reminders now
-        # count from it for every invoice of theirs.
+        # count from it for their other invoices too. Only those whose next
+        # reminder was due sooner than that change.
+        policies = self.env["dunning.policy"].browse(
+            {row["policy_id"] for rows in rows_by_partner.values() for row in rows}
+        )
+        gap = max(policies.mapped("min_days_between_reminders"), default=0)
         self.env["account.move"].search(
             [
                 ("commercial_partner_id", "in", list(rows_by_partner)),
@@ -302,6 +306,8 @@ class DunningReminderPlan(models.Model):
                 ("move_type", "=", "out_invoice"),
                 ("state", "=", "posted"),
                 ("payment_state", "in", ("not_paid", "partial")),
+                ("id", "not in", [move_id for move_id, _level_id in planned]),
+                ("dunning_next_date", "<", fields.Date.add(today, days=gap)),
             ]
         )._dunning_refresh_next_date()
         return self.browse([rid for rid in reminder_ids if rid in taken])
@@ -501,12 +507,15 @@ class DunningReminderPlan(models.Model):
         self.invalidate_model(["line_ids"])
         return taken
 
-    def _update_invoice_levels(self, move_levels):
+    def _update_invoice_levels(self, move_levels, today):
         """Move invoices to their new level in one statement, noting the
-        instalment it was reached for.
+        instalment it was reached for, and their next reminder date.
 
-        Raw SQL so that a batch of thousands of invoices costs one query; the
-        next reminder date is computed again by the caller.
+        Raw SQL so that a batch of thousands of invoices costs one query. The
+        next reminder date is ``account.move._dunning_next_reminder_date`` for
+        an invoice planned today: planning held none of them (no promise,
+        dispute, exclusion or pause) and reminded its customer today, so it is
+        the next level's day, not before the days between reminders from today.
         """
         if not move_levels:
             return
@@ -517,17 +526,39 @@ class DunningReminderPlan(models.Model):
                 UPDATE account_move move
                    SET dunning_level_id = decision.level_id,
                        dunning_level_due_date = move.dunning_due_date,
-                       dunning_escalate = FALSE
+                       dunning_escalate = FALSE,
+                       dunning_next_date = CASE
+                           WHEN next_level.offset_days IS NOT NULL
+                           THEN GREATEST(
+                               GREATEST(move.dunning_due_date,
+                                        move.dunning_restart_date)
+                                   + next_level.offset_days,
+                               %(today)s::date + policy.min_days_between_reminders)
+                       END
                   FROM UNNEST(%(move_ids)s::int[], %(level_ids)s::int[])
                        AS decision(move_id, level_id)
+                  JOIN dunning_level level ON level.id = decision.level_id
+                  JOIN dunning_policy policy ON policy.id = level.policy_id
+                  LEFT JOIN LATERAL (
+                       SELECT MIN(following.offset_days) AS offset_days
+                         FROM dunning_level following
+                        WHERE following.policy_id = level.policy_id
+                          AND following.offset_days > level.offset_days
+                  ) next_level ON TRUE
                  WHERE move.id = decision.move_id
                 """,
+                today=today,
                 move_ids=list(move_ids),
                 level_ids=list(level_ids),
             )
         )
         self.env["account.move"].invalidate_model(
-            ["dunning_level_id", "dunning_level_due_date", "dunning_escalate"]
+            [
+                "dunning_level_id",
+                "dunning_level_due_date",
+                "dunning_escalate",
+                "dunning_next_date",
+            ]
         )
 
 
