@@ -4,7 +4,7 @@
     "name": "Collections and Dunning (Cobranza)",
     "summary": "Automatic email reminders around the due date, collection levels, "
     "contact windows in the debtor's time zone and a full contact audit trail",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_dunning contributors",

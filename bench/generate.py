@@ -260,6 +260,8 @@ def clone_invoices(env, templates, partner_ids, count, today, per_partner=None):
         "date": f"p.date_due - {INVOICE_TERM_DAYS}",
         "invoice_date": f"p.date_due - {INVOICE_TERM_DAYS}",
         "invoice_date_due": "p.date_due",
+        # one instalment: collection counts from the invoice's due date
+        "dunning_due_date": "p.date_due",
         "payment_reference": "p.name",
         "access_token": "NULL",
         "message_main_attachment_id": "NULL",

@@ -152,7 +152,7 @@ class DunningPortal(PaymentPortal):
                     ("payment_state", "in", ("not_paid", "partial")),
                     ("amount_residual", ">", 0),
                 ],
-                order="invoice_date_due, id",
+                order="dunning_due_date, id",
             )
         )
 
@@ -191,7 +191,9 @@ class DunningPortal(PaymentPortal):
         disputable = "dunning_dispute_id" in invoices._fields
         rows = []
         for invoice in invoices:
-            due = invoice.invoice_date_due
+            # The earliest unpaid instalment's date: what is late of the invoice.
+            due = invoice.dunning_due_date or invoice.invoice_date_due
+            amount_due, not_due = invoice._dunning_split_due(today)
             rows.append(
                 {
                     "id": invoice.id,
@@ -201,7 +203,13 @@ class DunningPortal(PaymentPortal):
                     "amount": money[invoice.currency_id](invoice.amount_residual),
                     "invoice_date": date(invoice.invoice_date),
                     "invoice_date_due": date(due),
-                    "days_late": (today - due).days if due and due < today else 0,
+                    "days_late": invoice._dunning_days_late(today),
+                    # Of an invoice paid by instalments, what fell due: the
+                    # rest is shown as not due yet.
+                    "amount_due_now": money[invoice.currency_id](amount_due),
+                    "amount_not_due": money[invoice.currency_id](not_due)
+                    if amount_due and not_due
+                    else "",
                     "disputed": disputable and bool(invoice.dunning_dispute_id),
                 }
             )

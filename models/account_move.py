@@ -1,5 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL, format_date
+from odoo.tools.sql import column_exists, create_column
+
+from .dunning_reminder_plan import reminder_day_sql
 
 
 class AccountMove(models.Model):
@@ -27,12 +30,38 @@ class AccountMove(models.Model):
         help="The day a reminder listing this invoice last reached the customer "
         "(left, not only planned or deferred).",
     )
+    # Stored (the planner, My Collections and the list filters read it) and
+    # refreshed by the daily planning: what it says depends on today.
     dunning_next_date = fields.Date(
         string="Next Reminder",
         compute="_compute_dunning_next_date",
         store=True,
         copy=False,
-        help="The day the invoice reaches its next collection level.",
+        help="The day the next reminder about this invoice is due to go, as "
+        "planning would decide it: never while a promise, a dispute, an "
+        "exclusion or the customer's pause holds it, never sooner than the "
+        "policy's days between reminders allow, today when a level is reached "
+        "but not planned yet. Empty when no further reminder is due.",
+    )
+    # The one date collection counts from. Odoo's due date is the last
+    # instalment's: an invoice with a 30 % / 70 % payment term would not be
+    # reminded when its first instalment is late.
+    dunning_due_date = fields.Date(
+        string="Collection Due Date",
+        compute="_compute_dunning_due_date",
+        store=True,
+        copy=False,
+        help="The due date of the earliest instalment not yet fully paid (the "
+        "invoice's due date when it has a single one): the collection levels "
+        "count from it, each instalment on its own date.",
+    )
+    dunning_level_due_date = fields.Date(
+        string="Level Reached For",
+        readonly=True,
+        copy=False,
+        help="The collection due date the current level was reached for. Once "
+        "that instalment is paid, the next one climbs the levels from its own "
+        "due date.",
     )
     dunning_restart_date = fields.Date(
         string="Collection Restarted On",
@@ -98,6 +127,28 @@ class AccountMove(models.Model):
         "between reminders.",
     )
 
+    def _auto_init(self):
+        # Filled in one statement, not by computing every journal entry of the
+        # database in Python when the add-on is installed or upgraded.
+        if not column_exists(self.env.cr, "account_move", "dunning_due_date"):
+            create_column(self.env.cr, "account_move", "dunning_due_date", "date")
+            self.env.cr.execute(
+                """
+                UPDATE account_move move
+                   SET dunning_due_date = COALESCE(
+                       (SELECT MIN(line.date_maturity)
+                          FROM account_move_line line
+                          JOIN account_account account
+                            ON account.id = line.account_id
+                         WHERE line.move_id = move.id
+                           AND account.account_type = 'asset_receivable'
+                           AND line.amount_residual != 0),
+                       move.invoice_date_due)
+                 WHERE move.invoice_date_due IS NOT NULL
+                """
+            )
+        return super()._auto_init()
+
     def init(self):
         res = super().init()
         # The open customer invoices by customer, with the columns that My
@@ -106,12 +157,22 @@ class AccountMove(models.Model):
         # reads: all three read it alone (index-only), in customer order. A
         # partial, covering index, which a field's index=True cannot declare.
         # It holds none of the columns the planner updates (level, dates), so
-        # those updates stay HOT.
+        # those updates stay HOT. Recreated when it predates a column it holds.
+        self.env.cr.execute(
+            """
+            SELECT indexdef FROM pg_indexes
+             WHERE indexname = 'account_move_dunning_open_index'
+            """
+        )
+        row = self.env.cr.fetchone()
+        if row and "dunning_due_date" not in row[0]:
+            self.env.cr.execute("DROP INDEX account_move_dunning_open_index")
         self.env.cr.execute(
             """
             CREATE INDEX IF NOT EXISTS account_move_dunning_open_index
                 ON account_move (commercial_partner_id, company_id)
-           INCLUDE (id, invoice_date_due, amount_residual, amount_residual_signed,
+           INCLUDE (id, invoice_date_due, dunning_due_date,
+                    amount_residual, amount_residual_signed,
                     dunning_excluded, dunning_dispute_id,
                     amount_untaxed_in_currency_signed, amount_tax_signed,
                     amount_total_in_currency_signed)
@@ -123,28 +184,110 @@ class AccountMove(models.Model):
         return res
 
     @api.depends(
+        "invoice_date_due",
+        "line_ids.date_maturity",
+        "line_ids.amount_residual",
+        "line_ids.account_id",
+    )
+    def _compute_dunning_due_date(self):
+        for move in self:
+            dates = [
+                line.date_maturity
+                for line in move._dunning_instalment_lines()
+                if line.date_maturity and not line.reconciled
+            ]
+            move.dunning_due_date = min(dates) if dates else move.invoice_date_due
+
+    @api.depends(
         "move_type",
         "state",
         "payment_state",
-        "invoice_date_due",
+        "amount_residual_signed",
+        "dunning_due_date",
         "dunning_restart_date",
         "dunning_level_id",
+        "dunning_level_due_date",
         "dunning_excluded",
-        "commercial_partner_id",
+        "dunning_escalate",
+        "dunning_dispute_id",
+        "dunning_promise_ids.state",
+        "dunning_promise_ids.date_grace",
+        "commercial_partner_id.dunning_excluded",
+        "commercial_partner_id.dunning_paused_until",
     )
     def _compute_dunning_next_date(self):
-        for move in self:
-            move.dunning_next_date = False
-            if not move._is_dunning_open() or move.dunning_excluded:
-                continue
-            policy = move._get_dunning_policy()
-            current = move.dunning_level_id
-            for level in policy._get_levels_by_rank() if policy else []:
-                if not current or level.offset_days > current.offset_days:
-                    move.dunning_next_date = fields.Date.add(
-                        move._dunning_ladder_date(), days=level.offset_days
-                    )
-                    break
+        today = fields.Date.context_today(self)
+        candidates = self.filtered(
+            lambda m: m._is_dunning_open() and not m.dunning_excluded
+        )
+        (self - candidates).dunning_next_date = False
+        if not candidates:
+            return
+        held = candidates.filtered("dunning_dispute_id")
+        promised_until = (candidates - held)._dunning_promised_until()
+        last_reminder = candidates._dunning_last_reminder_days()
+        # Planning refreshes thousands of invoices of a few customers and
+        # policies at once: each policy and its ladder is read once.
+        policies = {}
+        ladders = {}
+        for move in candidates - held:
+            key = (move.commercial_partner_id.id, move.company_id.id)
+            if key not in policies:
+                policies[key] = move._get_dunning_policy()
+            policy = policies[key]
+            if policy not in ladders:
+                ladders[policy] = policy._get_levels_by_rank() if policy else policy
+            move.dunning_next_date = move._dunning_next_reminder_date(
+                today,
+                promised_until.get(move),
+                last_reminder.get(key),
+                policy,
+                ladders[policy],
+            )
+        held.dunning_next_date = False
+
+    def _dunning_next_reminder_date(
+        self, today, promised_until, last_reminder, policy, ladder
+    ):
+        """The day planning will next plan a reminder about this invoice, all
+        its rules said: the next level's day of ``ladder`` (the levels of its
+        ``policy``), held by a promise until its grace date and by the
+        customer's pause, paced by the policy's days between reminders from
+        the customer's last one, and never before today (a level reached but
+        not planned yet is planned at the next run)."""
+        self.ensure_one()
+        partner = self.commercial_partner_id
+        if partner.dunning_excluded or not policy or not policy.active:
+            return False
+        if self.amount_residual_signed < (policy.min_amount or 0):
+            return False
+        days = [today]
+        if self.dunning_escalate:
+            # A broken promise is answered at the next run, whatever the pace.
+            last_reminder = None
+        else:
+            current = self._dunning_current_level(policy)
+            following = [
+                level
+                for level in ladder
+                if not current or level.offset_days > current.offset_days
+            ]
+            if not following:
+                return False
+            days.append(
+                fields.Date.add(
+                    self._dunning_ladder_date(), days=following[0].offset_days
+                )
+            )
+        if promised_until:
+            days.append(fields.Date.add(promised_until, days=1))
+        if partner.dunning_paused_until:
+            days.append(fields.Date.add(partner.dunning_paused_until, days=1))
+        if last_reminder:
+            days.append(
+                fields.Date.add(last_reminder, days=policy.min_days_between_reminders)
+            )
+        return max(days)
 
     def _compute_dunning_reminder_count(self):
         counts = dict(
@@ -290,10 +433,97 @@ class AccountMove(models.Model):
         )
 
     def _dunning_ladder_date(self):
-        """The day the collection levels count from: the due date, or the day
-        the collection restarted when that is later."""
+        """The day the collection levels count from: the collection due date
+        (the earliest unpaid instalment's), or the day the collection
+        restarted when that is later."""
         self.ensure_one()
-        return max(d for d in (self.invoice_date_due, self.dunning_restart_date) if d)
+        return max(
+            d
+            for d in (
+                self.dunning_due_date or self.invoice_date_due,
+                self.dunning_restart_date,
+            )
+            if d
+        )
+
+    def _dunning_current_level(self, policy=None):
+        """The level this invoice stands at in its ladder: none when it was
+        reached for an instalment since paid (the next instalment climbs the
+        levels from its own due date), or under another policy than its own
+        (``policy``, read when not given)."""
+        self.ensure_one()
+        level = self.dunning_level_id
+        if not level:
+            return level
+        if policy is None:
+            policy = self._get_dunning_policy()
+        if (
+            self.dunning_level_due_date
+            and self.dunning_level_due_date != self.dunning_due_date
+        ) or level.policy_id != policy:
+            return self.env["dunning.level"]
+        return level
+
+    def _dunning_instalment_lines(self):
+        """The receivable lines of this invoice, one per instalment of its
+        payment term, in the order they fall due."""
+        self.ensure_one()
+        return self.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).sorted(lambda line: (line.date_maturity or fields.Date.today(), line.id))
+
+    def _dunning_instalments(self):
+        """What is left to pay of this invoice, instalment by instalment, in
+        its currency: ``[{date, amount, number, count}]`` in the order they fall
+        due (``number`` of ``count``; a single row without instalments)."""
+        self.ensure_one()
+        lines = self._dunning_instalment_lines()
+        rows = [
+            {
+                "date": line.date_maturity or self.invoice_date_due,
+                "amount": abs(line.amount_residual_currency),
+                "number": number,
+                "count": len(lines),
+            }
+            for number, line in enumerate(lines, start=1)
+            if not line.reconciled
+            and not self.currency_id.is_zero(line.amount_residual_currency)
+        ]
+        if not rows and self.amount_residual:
+            rows = [
+                {
+                    "date": self.dunning_due_date or self.invoice_date_due,
+                    "amount": self.amount_residual,
+                    "number": 1,
+                    "count": 1,
+                }
+            ]
+        return rows
+
+    def _dunning_split_due(self, today):
+        """``(due, not_due)``: the part of what is left to pay that fell due
+        on or before ``today``, and the part that has not, in the invoice's
+        currency."""
+        self.ensure_one()
+        if self.dunning_due_date == self.invoice_date_due:
+            # Only the last instalment is left (or there is one): all of it
+            # falls due on the same day, no need to read the lines.
+            if self.invoice_date_due and self.invoice_date_due <= today:
+                return self.amount_residual, 0.0
+            return 0.0, self.amount_residual
+        due = not_due = 0.0
+        for row in self._dunning_instalments():
+            if row["date"] and row["date"] <= today:
+                due += row["amount"]
+            else:
+                not_due += row["amount"]
+        return due, not_due
+
+    def _dunning_days_late(self, today):
+        """Days since the earliest unpaid instalment fell due (0 if not yet)."""
+        self.ensure_one()
+        due = self.dunning_due_date or self.invoice_date_due
+        return max((today - due).days, 0) if due else 0
 
     def _get_dunning_policy(self):
         """The policy of this invoice: the customer's, else the company's."""
@@ -312,7 +542,13 @@ class AccountMove(models.Model):
         )
         if not closed:
             return
-        closed.write({"dunning_level_id": False, "dunning_escalate": False})
+        closed.write(
+            {
+                "dunning_level_id": False,
+                "dunning_level_due_date": False,
+                "dunning_escalate": False,
+            }
+        )
         self._dunning_cancel_pending(closed, reason)
 
     def _dunning_thank(self):
@@ -347,6 +583,12 @@ class AccountMove(models.Model):
 
     def _dunning_promised(self):
         """The invoices of ``self`` covered today by an open payment promise."""
+        return self.browse([move.id for move in self._dunning_promised_until()])
+
+    def _dunning_promised_until(self):
+        """``{invoice: grace date}`` of the invoices of ``self`` covered today
+        by an open payment promise: held until that day included (the SQL of
+        planning says the same, ``promised_sql``)."""
         today = fields.Date.context_today(self)
         promises = (
             self.env["dunning.promise"]
@@ -359,7 +601,43 @@ class AccountMove(models.Model):
                 ]
             )
         )
-        return self & promises.move_ids
+        until = {}
+        for promise in promises:
+            for move in promise.move_ids & self:
+                until[move] = max(
+                    until.get(move, promise.date_grace), promise.date_grace
+                )
+        return until
+
+    def _dunning_last_reminder_days(self):
+        """``{(customer id, company id): day}`` the last reminder to the
+        customers of ``self`` reached them or is due to: what the policy's days
+        between reminders count from, as planning counts it
+        (``reminder_day_sql``)."""
+        if not self:
+            return {}
+        self.env["dunning.reminder"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT recent.partner_id, recent.company_id, MAX(%(day)s)
+                  FROM dunning_reminder recent
+                 WHERE recent.partner_id = ANY(%(partner_ids)s)
+                   AND recent.kind = 'reminder'
+                   AND recent.state != 'cancelled'
+              GROUP BY recent.partner_id, recent.company_id
+                """,
+                day=reminder_day_sql("recent"),
+                partner_ids=list(set(self.commercial_partner_id.ids)),
+            )
+        )
+        return {(row[0], row[1]): row[2] for row in self.env.cr.fetchall()}
+
+    def _dunning_refresh_next_date(self):
+        """Compute "Next Reminder" again: what it says depends on today and
+        on the customer's reminders, which no field dependency sees."""
+        self.env.add_to_compute(self._fields["dunning_next_date"], self)
+        self._recompute_recordset(["dunning_next_date"])
 
     def _dunning_open(self):
         """The open customer invoices of ``self``."""

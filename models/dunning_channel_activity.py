@@ -139,18 +139,24 @@ class DunningReminder(models.Model):
     _dunning_engine_fields = frozenset({"activity_id"})
 
     def _activity_note(self, invoices, user):
-        """The activity's note, with amounts and dates as ``user`` reads them."""
+        """The activity's note, with amounts and dates as ``user`` reads them;
+        an invoice paid in instalments says what is due now."""
         reader = user.partner_id
         company = self.company_id
+        today = fields.Date.context_today(self)
+
+        def amount(value, invoice):
+            return reader._dunning_format_amount(value, invoice.currency_id, company)
+
         lines = "".join(
-            "<li>{}: {} ({})</li>".format(
+            "<li>{}: {} ({}){}</li>".format(
                 invoice.name,
-                reader._dunning_format_amount(
-                    invoice.amount_residual, invoice.currency_id, company
-                ),
-                reader._dunning_format_date(invoice.invoice_date_due),
+                amount(invoice.amount_residual, invoice),
+                reader._dunning_format_date(invoice.dunning_due_date),
+                _(", due now: %s", amount(due, invoice)) if due and not_due else "",
             )
             for invoice in invoices
+            for due, not_due in [invoice._dunning_split_due(today)]
         )
         return _(
             "Call the customer about %(total)s due.<ul>%(lines)s</ul>",

@@ -287,6 +287,8 @@ class DunningReminder(models.Model):
         return {
             "invoices": invoices,
             "credit_notes": credit_notes,
+            "sections": self._get_statement_sections(),
+            "late_names": self._get_late_invoice_names(1),
             "total": sum(invoices.mapped("amount_residual"))
             - sum(credit_notes.mapped("amount_residual")),
             "bank_accounts": self.company_id.partner_id.bank_ids,

@@ -262,7 +262,11 @@ class DunningInteraction(models.Model):
             start = start.sorted("offset_days")[-1:] if start else start
             # sudo: the collection columns are readonly for collectors.
             move.sudo().write(
-                {"dunning_level_id": start.id, "dunning_restart_date": today}
+                {
+                    "dunning_level_id": start.id,
+                    "dunning_level_due_date": move.dunning_due_date,
+                    "dunning_restart_date": today,
+                }
             )
             move.sudo()._message_log(
                 body=_(

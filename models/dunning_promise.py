@@ -752,4 +752,4 @@ class DunningPromise(models.Model):
     def _get_template_lines(self):
         """The invoices in the confirmation: number, due date, amount due."""
         self.ensure_one()
-        return self.move_ids.sorted(lambda m: (m.invoice_date_due, m.id))
+        return self.move_ids.sorted(lambda m: (m.dunning_due_date, m.id))

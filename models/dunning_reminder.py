@@ -394,12 +394,81 @@ class DunningReminder(models.Model):
                 "reminder": self,
                 "invoices": invoices,
                 "credit_notes": credit_notes,
+                "sections": self._get_statement_sections(),
                 "triggering": self._get_triggering_invoices(),
                 "total": sum(invoices.mapped("amount_residual"))
                 - sum(credit_notes.mapped("amount_residual")),
                 "bank_accounts": self.company_id.partner_id.bank_ids,
             },
         )
+
+    def _get_statement_rows(self):
+        """What the message claims, instalment by instalment: ``[{invoice,
+        date, amount, number, count, days_late, due}]``, ``due`` when the
+        instalment fell due on or before today. Every channel words its
+        statement from these rows, so that what it says of an invoice (late,
+        or not due yet) is true of it."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        rows = []
+        for invoice in self._get_template_invoices():
+            for instalment in invoice._dunning_instalments():
+                due_on = instalment["date"]
+                rows.append(
+                    {
+                        **instalment,
+                        "invoice": invoice,
+                        "days_late": max((today - due_on).days, 0) if due_on else 0,
+                        "due": bool(due_on) and due_on <= today,
+                    }
+                )
+        return sorted(rows, key=lambda row: (row["date"], row["invoice"].id))
+
+    def _get_statement_sections(self):
+        """The statement in two parts, what is due and what is coming due:
+        ``[{due, rows, total}]``, empty parts left out."""
+        self.ensure_one()
+        rows = self._get_statement_rows()
+        sections = []
+        for due in (True, False):
+            part = [row for row in rows if row["due"] is due]
+            if part:
+                sections.append(
+                    {
+                        "due": due,
+                        "rows": part,
+                        "total": sum(row["amount"] for row in part),
+                    }
+                )
+        return sections
+
+    def _get_amount_due_now(self):
+        """What fell due on or before today among the invoices listed, net of
+        the credit notes listed: the amount a message may call due or late."""
+        self.ensure_one()
+        due = sum(row["amount"] for row in self._get_statement_rows() if row["due"])
+        credits = sum(self._get_template_credit_notes().mapped("amount_residual"))
+        return max(due - credits, 0.0)
+
+    def _get_late_invoice_names(self, min_days=1):
+        """The invoices listed with an instalment at least ``min_days`` late,
+        for a level's firm sentence, which is said of them only."""
+        self.ensure_one()
+        names = []
+        for row in self._get_statement_rows():
+            name = row["invoice"].name
+            if row["days_late"] >= min_days and name not in names:
+                names.append(name)
+        return ", ".join(names)
+
+    def _get_due_invoice_names(self):
+        """The invoices listed with an instalment due on or before today."""
+        self.ensure_one()
+        names = []
+        for row in self._get_statement_rows():
+            if row["due"] and row["invoice"].name not in names:
+                names.append(row["invoice"].name)
+        return ", ".join(names)
 
     def _get_portal_url(self):
         """Absolute link to the customer's statement page, new for this reminder.
@@ -430,10 +499,7 @@ class DunningReminder(models.Model):
         return invoice.get_base_url() + invoice._get_share_url(redirect=True)
 
     def _days_late(self, invoice):
-        today = fields.Date.context_today(self)
-        return (
-            (today - invoice.invoice_date_due).days if invoice.invoice_date_due else 0
-        )
+        return invoice._dunning_days_late(fields.Date.context_today(self))
 
     # ------------------------------------------------------------------------------
     # Transactions

@@ -449,6 +449,7 @@ class DunningReminderDispatch(models.Model):
                         line.level_id.id,
                         channel,
                         line.company_id.id,
+                        line.due_date,
                     )
                     for line in self.line_ids
                 ]

@@ -277,7 +277,7 @@ class DunningReminderGate(models.Model):
                 ("dunning_excluded", "=", False),
                 ("dunning_dispute_id", "=", False),
             ],
-            order="invoice_date_due, id",
+            order="dunning_due_date, id",
         )
         # Invoices on hold (promised until the grace date) are neither listed
         # nor counted: the customer was told no reminder would be about them.

@@ -4,10 +4,11 @@ from .dunning_channel import channel_selection
 
 
 class DunningReminderLine(models.Model):
-    """The decision that an invoice reached a level on a channel.
+    """The decision that an invoice reached a level on a channel, for the
+    instalment falling due on ``due_date``.
 
-    The unique key on (invoice, level, channel) is what guarantees that no customer
-    ever gets the same reminder twice: planning inserts these rows with
+    The unique key on (invoice, level, channel, instalment) is what guarantees
+    that no customer ever gets the same reminder twice: planning inserts these rows with
     ``ON CONFLICT DO NOTHING``, so a second pass, a second worker or a retry after a
     crash finds the decision already taken.
     """
@@ -30,11 +31,16 @@ class DunningReminderLine(models.Model):
     )
     channel = fields.Selection(selection=channel_selection, required=True)
     company_id = fields.Many2one("res.company", required=True, index=True)
+    # Each instalment of an invoice climbs the levels on its own date: the
+    # second one's reminders are not the first one's again. Empty on decisions
+    # taken before instalments were told apart.
+    due_date = fields.Date(string="Instalment Due Date", readonly=True)
 
     _sql_constraints = [
         (
             "move_level_channel_unique",
-            "UNIQUE(move_id, level_id, channel)",
-            "This invoice already has a reminder for this level on this channel.",
+            "UNIQUE(move_id, level_id, channel, due_date)",
+            "This instalment of the invoice already has a reminder for this "
+            "level on this channel.",
         ),
     ]

@@ -30,6 +30,7 @@ class DunningReminderPlan(models.Model):
             # planning reads are taken together (see _try_lock_planning).
             self._commit_between_batches()
             self.with_company(company)._plan_company(company, today, batch_size)
+            self.with_company(company)._refresh_next_dates(company, today)
             self.env["ir.cron"]._notify_progress(
                 done=done, remaining=len(companies) - done
             )
@@ -67,6 +68,20 @@ class DunningReminderPlan(models.Model):
                 break
         return created
 
+    def _refresh_next_dates(self, company, today):
+        """ "Next Reminder" of the company's open invoices whose day passed
+        without a reminder (a hold, a pause, a customer paced out): it says
+        what will happen from today, never a day gone by."""
+        self.env["account.move"].search(
+            [
+                ("company_id", "=", company.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("dunning_next_date", "<", today),
+            ]
+        )._dunning_refresh_next_date()
+
     def _try_lock_planning(self, company):
         """Take the company's planning lock, unless another run holds it.
 
@@ -103,12 +118,20 @@ class DunningReminderPlan(models.Model):
                 SELECT move.id,
                        move.commercial_partner_id AS partner_id,
                        move.currency_id,
-                       -- A resent invoice restarts its ladder (see
-                       -- account.move.dunning_restart_date); GREATEST skips NULL.
-                       GREATEST(move.invoice_date_due, move.dunning_restart_date)
-                           AS invoice_date_due,
+                       -- The ladder counts from the earliest unpaid
+                       -- instalment's due date (account.move.dunning_due_date);
+                       -- a resent invoice restarts it (dunning_restart_date);
+                       -- GREATEST skips NULL.
+                       GREATEST(move.dunning_due_date, move.dunning_restart_date)
+                           AS ladder_date,
+                       move.dunning_due_date,
                        move.amount_residual_signed,
-                       move.dunning_level_id,
+                       -- A level reached for an instalment since paid is
+                       -- behind it: the next one climbs from its own date.
+                       CASE WHEN move.dunning_level_due_date IS NULL
+                              OR move.dunning_level_due_date = move.dunning_due_date
+                            THEN move.dunning_level_id
+                       END AS dunning_level_id,
                        move.dunning_escalate IS TRUE AS escalate,
                        COALESCE(
                            (partner.dunning_policy_id ->> %(company_key)s)::int,
@@ -121,7 +144,7 @@ class DunningReminderPlan(models.Model):
                    AND move.state = 'posted'
                    AND move.payment_state IN ('not_paid', 'partial')
                    AND move.amount_residual > 0
-                   AND move.invoice_date_due IS NOT NULL
+                   AND move.dunning_due_date IS NOT NULL
                    AND move.dunning_excluded IS NOT TRUE
                    AND partner.dunning_excluded IS NOT TRUE
                    AND (partner.dunning_paused_until IS NULL
@@ -135,6 +158,7 @@ class DunningReminderPlan(models.Model):
                    invoice.partner_id,
                    invoice.currency_id,
                    invoice.policy_id,
+                   invoice.dunning_due_date AS due_date,
                    reached.id AS level_id,
                    reached.offset_days
               FROM invoice
@@ -144,7 +168,7 @@ class DunningReminderPlan(models.Model):
                     SELECT level.id, level.offset_days
                       FROM dunning_level level
                      WHERE level.policy_id = invoice.policy_id
-                       AND (invoice.invoice_date_due + level.offset_days
+                       AND (invoice.ladder_date + level.offset_days
                                 <= %(today)s
                             -- A broken promise: the next level now, or the
                             -- highest reached if that is further.
@@ -185,11 +209,8 @@ class DunningReminderPlan(models.Model):
                        -- A reminder counts from the day it reaches the customer:
                        -- its sending day, or for one still waiting (deferred to
                        -- Monday, say) the day it is due to go out.
-                       AND CASE
-                           WHEN recent.state IN ('queued', 'deferred', 'sending')
-                           THEN GREATEST(recent.scheduled_at::date, recent.plan_date)
-                           ELSE COALESCE(recent.sent_at::date, recent.plan_date)
-                           END > %(today)s - policy.min_days_between_reminders
+                       AND %(recent_day)s
+                           > %(today)s - policy.min_days_between_reminders
                    ))
              ORDER BY invoice.partner_id, invoice.id
             """,
@@ -198,6 +219,7 @@ class DunningReminderPlan(models.Model):
             company_id=company.id,
             today=today,
             promised=promised_sql(SQL.identifier("move", "id"), today),
+            recent_day=reminder_day_sql("recent"),
         )
         self.env.cr.execute(query)
         return self.env.cr.dictfetchall()
@@ -221,7 +243,8 @@ class DunningReminderPlan(models.Model):
 
         reminder_rows = []  # (partner_id, level_id, channel, currency_id, amount)
         listed = []  # (index in reminder_rows, move_id)
-        decisions = []  # (index in reminder_rows, move_id, level_id, channel)
+        # (index in reminder_rows, move_id, level_id, channel, due date)
+        decisions = []
         for partner_id, rows in rows_by_partner.items():
             groups = defaultdict(list)
             for row in rows:
@@ -246,7 +269,7 @@ class DunningReminderPlan(models.Model):
                 )
                 listed.extend((index, move_id) for move_id, _residual in moves)
                 decisions.extend(
-                    (index, row["move_id"], row["level_id"], channel)
+                    (index, row["move_id"], row["level_id"], channel, row["due_date"])
                     for row in group_rows
                 )
         reminder_ids = self._insert_reminders(company, today, reminder_rows)
@@ -255,21 +278,38 @@ class DunningReminderPlan(models.Model):
         )
         taken = self._insert_decisions(
             [
-                (reminder_ids[index], move_id, level_id, channel, company.id)
-                for index, move_id, level_id, channel in decisions
+                (reminder_ids[index], move_id, level_id, channel, company.id, due)
+                for index, move_id, level_id, channel, due in decisions
             ]
         )
         # Another worker took these decisions first: its reminders stand, ours go.
         duplicates = self.browse(set(reminder_ids) - taken)
         if duplicates:
             duplicates.unlink()
-        self._update_invoice_levels(
-            [
-                (move_id, level_id)
-                for index, move_id, level_id, _channel in decisions
-                if reminder_ids[index] in taken
-            ]
+        planned = [
+            (move_id, level_id)
+            for index, move_id, level_id, _channel, _due in decisions
+            if reminder_ids[index] in taken
+        ]
+        self._update_invoice_levels(planned, today)
+        # The customers just got a reminder: the days between reminders now
+        # count from it for their other invoices too. Only those whose next
+        # reminder was due sooner than that change.
+        policies = self.env["dunning.policy"].browse(
+            {row["policy_id"] for rows in rows_by_partner.values() for row in rows}
         )
+        gap = max(policies.mapped("min_days_between_reminders"), default=0)
+        self.env["account.move"].search(
+            [
+                ("commercial_partner_id", "in", list(rows_by_partner)),
+                ("company_id", "=", company.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("id", "not in", [move_id for move_id, _level_id in planned]),
+                ("dunning_next_date", "<", fields.Date.add(today, days=gap)),
+            ]
+        )._dunning_refresh_next_date()
         return self.browse([rid for rid in reminder_ids if rid in taken])
 
     def _unreachable_channels(self, rows_by_partner, channels_by_level):
@@ -411,7 +451,7 @@ class DunningReminderPlan(models.Model):
                    AND dunning_dispute_id IS NULL
                    -- Nor one the customer promised to pay, until the grace date.
                    AND NOT %(promised)s
-              ORDER BY invoice_date_due, id
+              ORDER BY dunning_due_date, id
                 """,
                 company_id=company.id,
                 partner_ids=partner_ids,
@@ -434,7 +474,7 @@ class DunningReminderPlan(models.Model):
         """
         if not rows:
             return set()
-        reminder_ids, move_ids, level_ids, channels, company_ids = zip(
+        reminder_ids, move_ids, level_ids, channels, company_ids, due_dates = zip(
             *rows, strict=True
         )
         self.env.flush_all()
@@ -442,14 +482,16 @@ class DunningReminderPlan(models.Model):
             SQL(
                 """
                 INSERT INTO dunning_reminder_line
-                       (reminder_id, move_id, level_id, channel, company_id)
-                SELECT reminder_id, move_id, level_id, channel, company_id
+                       (reminder_id, move_id, level_id, channel, company_id,
+                        due_date)
+                SELECT reminder_id, move_id, level_id, channel, company_id,
+                       due_date
                   FROM UNNEST(%(reminder_ids)s::int[], %(move_ids)s::int[],
                               %(level_ids)s::int[], %(channels)s::varchar[],
-                              %(company_ids)s::int[])
+                              %(company_ids)s::int[], %(due_dates)s::date[])
                        AS decision(reminder_id, move_id, level_id, channel,
-                                   company_id)
-                    ON CONFLICT (move_id, level_id, channel) DO NOTHING
+                                   company_id, due_date)
+                    ON CONFLICT (move_id, level_id, channel, due_date) DO NOTHING
              RETURNING reminder_id
                 """,
                 reminder_ids=list(reminder_ids),
@@ -457,6 +499,7 @@ class DunningReminderPlan(models.Model):
                 level_ids=list(level_ids),
                 channels=list(channels),
                 company_ids=list(company_ids),
+                due_dates=list(due_dates),
             )
         )
         taken = {row[0] for row in self.env.cr.fetchall()}
@@ -464,11 +507,15 @@ class DunningReminderPlan(models.Model):
         self.invalidate_model(["line_ids"])
         return taken
 
-    def _update_invoice_levels(self, move_levels):
-        """Move invoices to their new level in one statement.
+    def _update_invoice_levels(self, move_levels, today):
+        """Move invoices to their new level in one statement, noting the
+        instalment it was reached for, and their next reminder date.
 
-        Raw SQL so that a batch of thousands of invoices costs one query; the next
-        reminder date is derived the same way as ``_compute_dunning_next_date``.
+        Raw SQL so that a batch of thousands of invoices costs one query. The
+        next reminder date is ``account.move._dunning_next_reminder_date`` for
+        an invoice planned today: planning held none of them (no promise,
+        dispute, exclusion or pause) and reminded its customer today, so it is
+        the next level's day, not before the days between reminders from today.
         """
         if not move_levels:
             return
@@ -478,22 +525,29 @@ class DunningReminderPlan(models.Model):
                 """
                 UPDATE account_move move
                    SET dunning_level_id = decision.level_id,
+                       dunning_level_due_date = move.dunning_due_date,
                        dunning_escalate = FALSE,
-                       dunning_next_date = GREATEST(
-                           move.invoice_date_due, move.dunning_restart_date
-                       ) + (
-                           SELECT MIN(next_level.offset_days)
-                             FROM dunning_level next_level
-                             JOIN dunning_level level
-                               ON level.id = decision.level_id
-                            WHERE next_level.policy_id = level.policy_id
-                              AND next_level.offset_days > level.offset_days
-                       )
+                       dunning_next_date = CASE
+                           WHEN next_level.offset_days IS NOT NULL
+                           THEN GREATEST(
+                               GREATEST(move.dunning_due_date,
+                                        move.dunning_restart_date)
+                                   + next_level.offset_days,
+                               %(today)s::date + policy.min_days_between_reminders)
+                       END
                   FROM UNNEST(%(move_ids)s::int[], %(level_ids)s::int[])
                        AS decision(move_id, level_id)
+                  JOIN dunning_level level ON level.id = decision.level_id
+                  JOIN dunning_policy policy ON policy.id = level.policy_id
+                  LEFT JOIN LATERAL (
+                       SELECT MIN(following.offset_days) AS offset_days
+                         FROM dunning_level following
+                        WHERE following.policy_id = level.policy_id
+                          AND following.offset_days > level.offset_days
+                  ) next_level ON TRUE
                  WHERE move.id = decision.move_id
                 """,
-                today=fields.Date.context_today(self),
+                today=today,
                 move_ids=list(move_ids),
                 level_ids=list(level_ids),
             )
@@ -501,6 +555,7 @@ class DunningReminderPlan(models.Model):
         self.env["account.move"].invalidate_model(
             [
                 "dunning_level_id",
+                "dunning_level_due_date",
                 "dunning_escalate",
                 "dunning_next_date",
             ]
@@ -529,4 +584,22 @@ def promised_sql(move_id, today):
         ))""",
         move=move_id,
         today=today,
+    )
+
+
+def reminder_day_sql(alias):
+    """SQL: the day the reminder ``alias`` counts from for the policy's days
+    between reminders: its sending day, or for one still waiting (deferred to
+    Monday, say) the day it is due to go out. Planning and the invoices' "Next
+    Reminder" count the same way."""
+    return SQL(
+        """CASE
+           WHEN %(state)s IN ('queued', 'deferred', 'sending')
+           THEN GREATEST(%(scheduled_at)s::date, %(plan_date)s)
+           ELSE COALESCE(%(sent_at)s::date, %(plan_date)s)
+           END""",
+        state=SQL.identifier(alias, "state"),
+        scheduled_at=SQL.identifier(alias, "scheduled_at"),
+        plan_date=SQL.identifier(alias, "plan_date"),
+        sent_at=SQL.identifier(alias, "sent_at"),
     )

@@ -470,6 +470,7 @@ class DunningWhatsappTemplateParam(models.Model):
         [
             ("partner_name", "Customer name"),
             ("amount_due", "Total due with currency"),
+            ("amount_due_now", "Amount due now with currency"),
             ("oldest_due_date", "Oldest due date"),
             ("invoice_numbers", "Invoice numbers"),
             ("company_name", "Company name"),
@@ -500,10 +501,18 @@ class DunningWhatsappTemplateParam(models.Model):
         invoices = reminder._get_template_invoices()
         if self.source == "partner_name":
             return reminder.partner_id.name or ""
-        if self.source == "amount_due":
-            return reminder._reader_amount(reminder.amount_due)
+        if self.source in ("amount_due", "amount_due_now"):
+            # Due now: what fell due, without the instalments and invoices not
+            # due yet, for a text that calls the amount late.
+            amount = (
+                reminder._get_amount_due_now()
+                if self.source == "amount_due_now"
+                else reminder.amount_due
+            )
+            return reminder._reader_amount(amount)
         if self.source == "oldest_due_date":
-            dates = [d for d in invoices.mapped("invoice_date_due") if d]
+            # The earliest unpaid instalment's: what is late of each invoice.
+            dates = [d for d in invoices.mapped("dunning_due_date") if d]
             return reminder._reader_date(min(dates)) if dates else ""
         if self.source == "invoice_numbers":
             return ", ".join(invoices.mapped("name"))

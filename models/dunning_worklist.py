@@ -49,6 +49,7 @@ class DunningWorklist(models.Model):
             "company_id",
             "dunning_dispute_id",
             "dunning_excluded",
+            "dunning_due_date",
             "invoice_date_due",
             "move_type",
             "payment_state",
@@ -238,15 +239,29 @@ class DunningWorklist(models.Model):
             overdue AS (
                 SELECT move.commercial_partner_id AS partner_id,
                        move.company_id,
-                       SUM(move.amount_residual_signed) AS amount_overdue,
+                       -- Late from the earliest unpaid instalment
+                       -- (account.move.dunning_due_date); what is overdue of
+                       -- an invoice whose last instalment is not due yet is
+                       -- read from its instalments, for those few only.
+                       SUM(CASE
+                           WHEN move.invoice_date_due < %(today)s::date
+                           THEN move.amount_residual_signed
+                           ELSE (SELECT COALESCE(SUM(line.amount_residual), 0)
+                                   FROM account_move_line line
+                                   JOIN account_account account
+                                     ON account.id = line.account_id
+                                  WHERE line.move_id = move.id
+                                    AND account.account_type = 'asset_receivable'
+                                    AND line.date_maturity < %(today)s::date)
+                           END) AS amount_overdue,
                        COUNT(*) AS invoice_count,
-                       MAX(%(today)s::date - move.invoice_date_due) AS max_days_late
+                       MAX(%(today)s::date - move.dunning_due_date) AS max_days_late
                   FROM account_move move
                  WHERE move.move_type = 'out_invoice'
                    AND move.state = 'posted'
                    AND move.payment_state IN ('not_paid', 'partial')
                    AND move.amount_residual > 0
-                   AND move.invoice_date_due < %(today)s::date
+                   AND move.dunning_due_date < %(today)s::date
                    AND move.dunning_excluded IS NOT TRUE
                    AND move.dunning_dispute_id IS NULL
                    AND %(move_assigned)s

@@ -182,7 +182,7 @@ class IrActionsServer(models.Model):
                 ]
             )
         groups = defaultdict(lambda: self.env["account.move"].sudo())
-        for move in moves.sorted(lambda m: (m.invoice_date_due, m.id)):
+        for move in moves.sorted(lambda m: (m.dunning_due_date, m.id)):
             groups[(move.commercial_partner_id, move.currency_id)] |= move
         return groups
 

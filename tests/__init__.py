@@ -49,3 +49,4 @@ from . import test_gate_matrix_reach
 from . import test_dispatch_exactly_once
 from . import test_reader_texts
 from . import test_whatsapp_shipped_templates
+from . import test_instalments

@@ -151,7 +151,11 @@ class TestOutcomeSteps(CollectCommon):
         # The ladder restarts: the resend stands for the "due" reminder.
         self.assertEqual(self.invoice.dunning_level_id, self.levels[0])
         self.assertEqual(self.invoice.dunning_restart_date, TUESDAY)
-        self.assertEqual(self.invoice.dunning_next_date, TUESDAY + timedelta(days=1))
+        # The friendly level is reached tomorrow, but the customer was reminded
+        # today: "Next Reminder" says the day it will really go.
+        with freeze_time(datetime(2026, 11, 24, 18, 0)):
+            self.invoice._dunning_refresh_next_date()
+        self.assertEqual(self.invoice.dunning_next_date, TUESDAY + timedelta(days=3))
         self.plan_on(TUESDAY + timedelta(days=1))
         # Not earlier than the policy's 3 days after the last reminder ...
         self.assertEqual(self.invoice.dunning_level_id, self.levels[0])

@@ -75,8 +75,9 @@ class TestPlanLevels(DunningCommon):
         self.assertEqual(invoice.dunning_level_id, self.levels[7])
 
     def test_invoice_records_its_level_and_reminder_dates(self):
-        invoice = self.create_invoice(due=TUESDAY)
-        self.assertEqual(invoice.dunning_next_date, TUESDAY - days(3))
+        with freeze_time(TUESDAY - days(5)):
+            invoice = self.create_invoice(due=TUESDAY)
+            self.assertEqual(invoice.dunning_next_date, TUESDAY - days(3))
         self.plan_on(TUESDAY + days(1))
         self.assertEqual(invoice.dunning_level_id, self.levels[1])
         self.assertEqual(invoice.dunning_next_date, TUESDAY + days(7))
@@ -398,6 +399,7 @@ class TestPlanIdempotence(DunningCommon):
             self.levels[1].id,
             "email",
             self.company.id,
+            self.invoice.dunning_due_date,
         )
         self.assertFalse(Reminder._insert_decisions([row, row]))
         lines = (
@@ -418,5 +420,6 @@ class TestPlanIdempotence(DunningCommon):
                         "level_id": self.levels[1].id,
                         "channel": "email",
                         "company_id": self.company.id,
+                        "due_date": self.invoice.dunning_due_date,
                     }
                 )

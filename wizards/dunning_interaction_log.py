@@ -198,14 +198,19 @@ class DunningInteractionLog(models.TransientModel):
                     ("state", "=", "posted"),
                     ("payment_state", "in", ("not_paid", "partial")),
                 ],
-                order="invoice_date_due, id",
+                order="dunning_due_date, id",
             )
             wizard.due_move_ids = moves
             wizard.amount_due = sum(moves.mapped("amount_residual_signed"))
+            # Of an invoice paid by instalments, the instalments late only
+            # (yesterday's due part), in the company's currency.
+            yesterday = fields.Date.subtract(today, days=1)
             wizard.amount_overdue = sum(
-                moves.filtered(
-                    lambda m: m.invoice_date_due and m.invoice_date_due < today
-                ).mapped("amount_residual_signed")
+                move.amount_residual_signed
+                * move._dunning_split_due(yesterday)[0]
+                / move.amount_residual
+                for move in moves
+                if move.amount_residual
             )
 
     @api.depends("identity_confirmed", "third_party")

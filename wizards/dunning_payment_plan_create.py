@@ -101,9 +101,9 @@ class DunningPaymentPlanCreate(models.TransientModel):
                     ("state", "=", "posted"),
                     ("payment_state", "in", ("not_paid", "partial")),
                     ("amount_residual", ">", 0),
-                    ("invoice_date_due", "<", today),
+                    ("dunning_due_date", "<", today),
                 ],
-                order="invoice_date_due, id",
+                order="dunning_due_date, id",
             )
             currency = wizard.company_id.currency_id
             wizard.move_ids = moves.filtered(

@@ -100,7 +100,7 @@ class DunningPromiseCreate(models.TransientModel):
                     ("payment_state", "in", ("not_paid", "partial")),
                     ("amount_residual", ">", 0),
                 ],
-                order="invoice_date_due, id",
+                order="dunning_due_date, id",
             )
             # One currency per promise: the company's when it has invoices in it.
             in_company_currency = moves.filtered(

@@ -124,7 +124,7 @@ class DunningReminderSend(models.TransientModel):
         for wizard in self:
             levels = self.env["dunning.level"]
             for move in wizard.open_move_ids:
-                days = (today - move.invoice_date_due).days
+                days = (today - move._dunning_ladder_date()).days
                 ladder = move._get_dunning_policy()._get_levels_by_rank()
                 levels |= ladder.filtered(
                     lambda lv, d=days: (
@@ -148,7 +148,7 @@ class DunningReminderSend(models.TransientModel):
             first = wizard.reachable_level_ids.sorted("offset_days")[:1]
             for move in wizard.open_move_ids:
                 levels = move._get_dunning_policy()._get_levels_by_rank()
-                days = (today - move.invoice_date_due).days
+                days = (today - move._dunning_ladder_date()).days
                 candidates = levels.filtered(lambda lv, d=days: lv.offset_days <= d)
                 if move.dunning_level_id in levels:
                     candidates |= move.dunning_level_id
@@ -247,7 +247,7 @@ class DunningReminderSend(models.TransientModel):
         self.ensure_one()
         groups = defaultdict(lambda: self.env["account.move"])
         moves = self.open_move_ids._origin
-        for move in moves.sorted(lambda m: (m.invoice_date_due, m.id)):
+        for move in moves.sorted(lambda m: (m.dunning_due_date, m.id)):
             key = (move.commercial_partner_id, move.company_id, move.currency_id)
             groups[key] |= move
         return groups

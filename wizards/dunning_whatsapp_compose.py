@@ -311,7 +311,7 @@ class DunningWhatsappCompose(models.TransientModel):
                     ("state", "=", "posted"),
                     ("payment_state", "in", ("not_paid", "partial")),
                 ],
-                order="invoice_date_due, id",
+                order="dunning_due_date, id",
                 limit=1,
             )
             currency = oldest.currency_id or self.company_id.currency_id
