@@ -192,7 +192,7 @@ class TestInstalments(InstalmentCommon):
             body = sms._render_field("body", reminder.ids)[reminder.id]
         params = [param.replace("\xa0", " ") for param in params]
         self.assertEqual(params, ["$ 300.00 USD", "11/14/2026", "$ 1,000.00 USD"])
-        self.assertIn("$ 300.00 is past due", body.replace("\xa0", " "))
+        self.assertIn("$ 300.00 USD is past due", body.replace("\xa0", " "))
 
     def test_worklist_counts_days_and_amount_late_from_the_instalment(self):
         invoice = self.create_instalment_invoice(self.term_30_70, TUESDAY - days(10))
@@ -221,7 +221,7 @@ class TestInstalmentPortal(PortalCommon, InstalmentCommon):
             page = text_of(self.url_open(path).text)
         self.assertIn(invoice.name, page)
         self.assertIn("10 days late", page)
-        self.assertIn("Due now $ 300.00 · not due yet $ 700.00", page)
+        self.assertIn("Due now $ 300.00 USD · not due yet $ 700.00 USD", page)
 
 
 @tagged("post_install", "-at_install")

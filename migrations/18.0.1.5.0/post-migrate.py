@@ -1,5 +1,5 @@
 """Invoices paid in instalments are collected instalment by instalment, and
-each message says of each invoice only what is true of it (18.0.1.2.0).
+each message says of each invoice only what is true of it (18.0.1.5.0).
 
 - The decisions taken so far counted from Odoo's due date (the last
   instalment's): they are noted as such, and the level an invoice stands at as
@@ -126,8 +126,18 @@ SMS_LATE = (
     "sms_template_dunning_firm",
     "sms_template_dunning_final",
 )
-OLD_SMS_AMOUNT = "format_amount(object.amount_due, object.currency_id)"
-NEW_SMS_AMOUNT = "format_amount(object._get_amount_due_now(), object.currency_id)"
+# As shipped up to 18.0.1.1.0, and as 18.0.1.3.0 wrote them (the reader's
+# amount): (old, new).
+SMS_AMOUNTS = (
+    (
+        "format_amount(object.amount_due, object.currency_id)",
+        "object._reader_amount(object._get_amount_due_now())",
+    ),
+    (
+        "object._reader_amount(object.amount_due)",
+        "object._reader_amount(object._get_amount_due_now())",
+    ),
+)
 
 
 def migrate(cr, version):
@@ -190,10 +200,11 @@ def _update_sms(env):
             continue
         env.cr.execute("SELECT body FROM sms_template WHERE id = %s", [template.id])
         body = env.cr.fetchone()[0] or {}
-        updated = {
-            lang: text.replace(OLD_SMS_AMOUNT, NEW_SMS_AMOUNT, 1)
-            for lang, text in body.items()
-        }
+        updated = dict(body)
+        for lang, text in body.items():
+            for old, new in SMS_AMOUNTS:
+                text = text.replace(old, new, 1)
+            updated[lang] = text
         if updated != body:
             env.cr.execute(
                 "UPDATE sms_template SET body = %s::jsonb WHERE id = %s",
