@@ -27,6 +27,7 @@ from odoo.addons.account_payment.controllers.payment import PaymentPortal
 from odoo.addons.base.models.res_lang import intersperse
 from odoo.addons.payment import utils as payment_utils
 
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 from ..services import log_privacy
 
 _logger = logging.getLogger(__name__)
@@ -147,10 +148,7 @@ class DunningPortal(PaymentPortal):
                 [
                     ("commercial_partner_id", "=", link.partner_id.id),
                     ("company_id", "=", link.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    ("amount_residual", ">", 0),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ],
                 order="dunning_due_date, id",
             )

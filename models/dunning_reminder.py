@@ -31,11 +31,15 @@ STALE_CLAIM = timedelta(minutes=30)
 # webhook (Meta retries its webhooks for up to 7 days, but a day without any news
 # means the message most likely never left) before a person decides.
 UNCERTAIN_GRACE = timedelta(hours=24)
+# What is still to collect: the one definition of an open invoice (or credit
+# note, for statements) that every search uses; planning and My Collections
+# say the same in SQL (dunning_reminder_plan.py, dunning_worklist.py).
 OPEN_INVOICE_DOMAIN = [
     ("state", "=", "posted"),
     ("payment_state", "in", ("not_paid", "partial")),
     ("amount_residual", ">", 0),
 ]
+OPEN_CUSTOMER_INVOICE_DOMAIN = [("move_type", "=", "out_invoice"), *OPEN_INVOICE_DOMAIN]
 
 
 # Where it is defined since channels are plug-ins; kept importable from here.

@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
 from .dunning_reminder import (
+    OPEN_CUSTOMER_INVOICE_DOMAIN,
     PLAN_LOCK_KEY,
 )
 
@@ -75,9 +76,7 @@ class DunningReminderPlan(models.Model):
         self.env["account.move"].search(
             [
                 ("company_id", "=", company.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
+                *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ("dunning_next_date", "<", today),
             ]
         )._dunning_refresh_next_date()
@@ -303,9 +302,7 @@ class DunningReminderPlan(models.Model):
             [
                 ("commercial_partner_id", "in", list(rows_by_partner)),
                 ("company_id", "=", company.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
+                *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ("id", "not in", [move_id for move_id, _level_id in planned]),
                 ("dunning_next_date", "<", fields.Date.add(today, days=gap)),
             ]

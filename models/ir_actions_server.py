@@ -4,6 +4,8 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
+
 _logger = logging.getLogger(__name__)
 
 # The records a "Send WhatsApp" action can run on: customers and their invoices.
@@ -174,9 +176,7 @@ class IrActionsServer(models.Model):
                 [
                     ("commercial_partner_id", "in", records.commercial_partner_id.ids),
                     ("company_id", "=", company.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                     ("invoice_date_due", "!=", False),
                     ("dunning_excluded", "=", False),
                 ]

@@ -6,6 +6,7 @@ from odoo.tools.misc import babel_locale_parse, get_lang, posix_to_ldml
 
 from ..services.phone import InvalidPhoneError, from_wa_id, normalize, wa_id_candidates
 from .dunning_dispute import text_to_html
+from .dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 
 
 class ResPartner(models.Model):
@@ -187,9 +188,7 @@ class ResPartner(models.Model):
             [
                 ("commercial_partner_id", "in", self.commercial_partner_id.ids),
                 ("company_id", "=", self.env.company.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
+                *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ("dunning_level_id", "!=", False),
             ]
         )

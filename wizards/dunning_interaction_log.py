@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.dunning_interaction import INTERACTION_CHANNELS
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 from ..services.contact_window import describe, is_open
 
 
@@ -194,9 +195,7 @@ class DunningInteractionLog(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", wizard.partner_id.id),
                     ("company_id", "=", wizard.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ],
                 order="dunning_due_date, id",
             )

@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
+
 
 class DunningPaymentPlanCreate(models.TransientModel):
     """Split a customer's overdue debt into instalments and agree the plan.
@@ -97,10 +99,7 @@ class DunningPaymentPlanCreate(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", wizard.partner_id.id),
                     ("company_id", "=", wizard.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    ("amount_residual", ">", 0),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                     ("dunning_due_date", "<", today),
                 ],
                 order="dunning_due_date, id",

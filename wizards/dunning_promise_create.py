@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.dunning_promise import PROMISE_CHANNELS, PROMISE_SOURCES
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 
 
 class DunningPromiseCreate(models.TransientModel):
@@ -95,10 +96,7 @@ class DunningPromiseCreate(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", wizard.partner_id.id),
                     ("company_id", "=", wizard.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    ("amount_residual", ">", 0),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ],
                 order="dunning_due_date, id",
             )

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.dunning_channel import channel_selection
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 
 
 class DunningReminderSend(models.TransientModel):
@@ -86,9 +87,7 @@ class DunningReminderSend(models.TransientModel):
                 [
                     ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
                     ("company_id", "in", self.env.companies.ids),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                     ("dunning_excluded", "=", False),
                 ]
             )

@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.dunning_reminder import OPEN_CUSTOMER_INVOICE_DOMAIN
 from ..services.contact_window import is_open
 from ..services.whatsapp.payloads import MAX_TEXT_CHARS
 
@@ -307,9 +308,7 @@ class DunningWhatsappCompose(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", partner.id),
                     ("company_id", "=", self.company_id.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *OPEN_CUSTOMER_INVOICE_DOMAIN,
                 ],
                 order="dunning_due_date, id",
                 limit=1,
