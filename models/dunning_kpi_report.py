@@ -131,17 +131,16 @@ class DunningKpiReport(models.Model):
             -- Aggregated from two joins, never a query per item.
             current_item AS (
                 -- The months an item spans the end of: issued by their end,
-                -- due after it. Few per item, generated from the item (a join
-                -- of every month with every item would be quadratic).
+                -- due after it. A join on the few months of the series (a
+                -- set-returning function per item would have the planner
+                -- expect a thousand rows each, and compile the query).
                 SELECT r.company_id, r.id, r.balance,
-                       spanned::date AS month_start,
-                       (spanned + INTERVAL '1 month' - INTERVAL '1 day')::date
-                           AS month_end
+                       month.month_start, month.month_end
                   FROM receivable r
-                 CROSS JOIN LATERAL generate_series(
-                           date_trunc('month', r.date),
-                           r.date_maturity - INTERVAL '1 month',
-                           INTERVAL '1 month') AS spanned
+                  JOIN month
+                    ON month.company_id = r.company_id
+                   AND month.month_end >= r.date
+                   AND month.month_end < r.date_maturity
                  WHERE r.date_maturity > r.date
             ),
             current_paid AS (
