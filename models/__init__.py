@@ -16,13 +16,16 @@ from . import dunning_channel_activity
 from . import dunning_channel_whatsapp
 from . import dunning_channel_whatsapp_calls
 from . import dunning_channel_sms
+from . import dunning_channel_sms_partner
 from . import dunning_channel_letter
 from . import dunning_reminder_line
 from . import account_move
+from . import account_move_hold
 from . import res_company
 from . import res_currency
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_whatsapp
 from . import res_partner_contact_window
 from . import res_partner_verify
 from . import res_partner_reader
@@ -40,6 +43,7 @@ from . import ir_http
 from . import dunning_portal_token
 from . import dunning_portal_throttle
 from . import dunning_promise
+from . import dunning_promise_settle
 from . import dunning_dispute
 from . import dunning_payment_plan
 from . import dunning_outcome

@@ -1,4 +1,3 @@
-import ipaddress
 import logging
 import queue
 import re
@@ -8,8 +7,6 @@ from collections import defaultdict
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import requests
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
@@ -17,6 +14,7 @@ from odoo.tools import SQL
 from ..services.backoff import CompletionWindowLimiter, TokenBucket
 from ..services.whatsapp.client import WhatsAppClient
 from ..services.whatsapp.errors import TemplateParamsError, WhatsAppError
+from .dunning_whatsapp_pacing import _PacedSession, is_loopback_url, pace  # noqa: F401
 
 _logger = logging.getLogger(__name__)
 
@@ -590,44 +588,3 @@ class DunningWhatsappAccount(models.Model):
             .with_context(active_test=False)
             .search([("phone_number_id", "=", phone_number_id)], limit=1)
         )
-
-
-def pace(bucket):
-    """Wait for the next slot of a number's token ``bucket``: no database
-    work, callable from the threads that make the calls."""
-    wait = bucket.take()
-    if wait:
-        PACING_SLEEP(wait)
-
-
-class _PacedSession(requests.Session):
-    """A session whose POSTs (messages) go through an arrival limiter."""
-
-    def __init__(self, limiter):
-        super().__init__()
-        self._limiter = limiter
-
-    def request(self, method, url, *args, **kwargs):
-        if method.upper() != "POST":
-            return super().request(method, url, *args, **kwargs)
-        slot = self._limiter.start()
-        try:
-            return super().request(method, url, *args, **kwargs)
-        finally:
-            self._limiter.end(slot)
-
-
-def is_loopback_url(url):
-    """Whether ``url`` points at this machine (localhost, 127.0.0.0/8, ::1)."""
-    try:
-        host = urlsplit(url or "").hostname
-    except ValueError:
-        return False
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
