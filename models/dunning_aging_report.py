@@ -13,6 +13,8 @@ action asks for it (wizards/dunning_aging_date.py).
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .res_partner_policy import customer_policy_sql
+
 BUCKETS = [
     ("0_not_due", "Not Due"),
     ("1_30", "1-30 Days"),
@@ -33,7 +35,17 @@ class DunningAgingReport(models.Model):
     move_id = fields.Many2one("account.move", string="Entry", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Collector", readonly=True)
-    policy_id = fields.Many2one("dunning.policy", readonly=True)
+    policy_id = fields.Many2one(
+        "dunning.policy",
+        readonly=True,
+        help="The policy the customer follows: its own, else its segment's, else "
+        "the company's default.",
+    )
+    segment_id = fields.Many2one(
+        "dunning.segment",
+        readonly=True,
+        help="The customer's segment (from its risk score, assigned every night).",
+    )
     level_id = fields.Many2one("dunning.level", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -122,10 +134,8 @@ class DunningAgingReport(models.Model):
                        (partner.dunning_collector_id ->> aged.company_id::text)::int,
                        partner.user_id
                    ) AS user_id,
-                   COALESCE(
-                       (partner.dunning_policy_id ->> aged.company_id::text)::int,
-                       company.dunning_policy_id
-                   ) AS policy_id,
+                   %(policy)s AS policy_id,
+                   risk.segment_id,
                    aged.level_id,
                    aged.company_id,
                    aged.currency_id,
@@ -149,7 +159,12 @@ class DunningAgingReport(models.Model):
                        AS amount_older
               FROM aged
               JOIN res_partner partner ON partner.id = aged.partner_id
-              JOIN res_company company ON company.id = aged.company_id
+              LEFT JOIN dunning_risk risk
+                ON risk.partner_id = aged.partner_id
+               AND risk.company_id = aged.company_id
             """,
             day=day,
+            policy=customer_policy_sql(
+                SQL.identifier("partner"), SQL.identifier("aged", "company_id")
+            ),
         )
