@@ -82,6 +82,9 @@ class DunningAgingReport(models.Model):
     def _aging_query(self, day):
         """The open receivable items of ``day`` with their age: set-based, one
         statement whatever the number of invoices."""
+        policy = customer_policy_sql(
+            SQL.identifier("partner"), SQL.identifier("aged", "company_id")
+        )
         return SQL(
             """
             -- What was reconciled with each item by the day: matched in one
@@ -135,7 +138,7 @@ class DunningAgingReport(models.Model):
                        partner.user_id
                    ) AS user_id,
                    %(policy)s AS policy_id,
-                   risk.segment_id,
+                   %(segment)s AS segment_id,
                    aged.level_id,
                    aged.company_id,
                    aged.currency_id,
@@ -159,12 +162,10 @@ class DunningAgingReport(models.Model):
                        AS amount_older
               FROM aged
               JOIN res_partner partner ON partner.id = aged.partner_id
-              LEFT JOIN dunning_risk risk
-                ON risk.partner_id = aged.partner_id
-               AND risk.company_id = aged.company_id
+              %(policy_joins)s
             """,
             day=day,
-            policy=customer_policy_sql(
-                SQL.identifier("partner"), SQL.identifier("aged", "company_id")
-            ),
+            policy=policy.policy_id,
+            segment=policy.segment_id,
+            policy_joins=policy.joins,
         )

@@ -113,6 +113,7 @@ class DunningReminderPlan(models.Model):
         and the risk rows: the ORM would need one query per invoice.
         """
         self.env.flush_all()
+        policy = customer_policy_sql(SQL.identifier("partner"), company.id)
         query = SQL(
             """
             WITH invoice AS (
@@ -137,6 +138,7 @@ class DunningReminderPlan(models.Model):
                        %(policy)s AS policy_id
                   FROM account_move move
                   JOIN res_partner partner ON partner.id = move.commercial_partner_id
+                  %(policy_joins)s
                  WHERE move.company_id = %(company_id)s
                    AND move.move_type = 'out_invoice'
                    AND move.state = 'posted'
@@ -212,7 +214,8 @@ class DunningReminderPlan(models.Model):
                    ))
              ORDER BY invoice.partner_id, invoice.id
             """,
-            policy=customer_policy_sql(SQL.identifier("partner"), company.id),
+            policy=policy.policy_id,
+            policy_joins=policy.joins,
             company_id=company.id,
             today=today,
             promised=promised_sql(SQL.identifier("move", "id"), today),

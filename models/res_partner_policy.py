@@ -12,6 +12,8 @@ Python code asks ``res.partner._dunning_policies`` (a batch) or
 :func:`customer_policy_sql`. tests/test_segment.py checks that both agree.
 """
 
+from typing import NamedTuple
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -22,28 +24,57 @@ POLICY_SOURCES = [
 ]
 
 
-def customer_policy_sql(partner, company):
-    """The SQL expression of the policy id a customer follows in a company.
+class CustomerPolicySQL(NamedTuple):
+    """What a query adds to read the customers' policy (:func:`customer_policy_sql`)."""
 
-    :param partner: SQL naming the ``res_partner`` row of the commercial
-        partner (e.g. ``SQL.identifier("partner")``)
+    joins: SQL  # to put after the FROM item holding the partner
+    policy_id: SQL  # the policy the customer follows
+    segment_id: SQL  # its segment, if any
+
+
+def customer_policy_sql(partner, company, alias="customer_policy"):
+    """The joins and expressions giving the policy a customer follows in a
+    company, for a query that has the customer's ``res_partner`` row.
+
+    Joins rather than a subquery per row: PostgreSQL hashes the risk rows once
+    (a subquery per invoice made planning 100,000 invoices 0.5 s slower).
+
+    :param partner: SQL naming the commercial partner's ``res_partner`` row
+        (e.g. ``SQL.identifier("partner")``)
     :param company: SQL (or a value) giving the company id
+    :param alias: prefix of the joined tables' aliases
     """
-    return SQL(
-        """COALESCE(
-            (%(partner)s.dunning_policy_id ->> (%(company)s)::text)::int,
-            (SELECT segment.policy_id
-               FROM dunning_risk risk
-               JOIN dunning_segment segment ON segment.id = risk.segment_id
-              WHERE risk.partner_id = %(partner)s.id
-                AND risk.company_id = %(company)s),
-            (SELECT policy_company.dunning_policy_id
-               FROM res_company policy_company
-              WHERE policy_company.id = %(company)s)
-        )""",
+    risk = SQL.identifier(f"{alias}_risk")
+    segment = SQL.identifier(f"{alias}_segment")
+    default = SQL.identifier(f"{alias}_company")
+    joins = SQL(
+        """
+        LEFT JOIN dunning_risk %(risk)s
+               ON %(risk)s.partner_id = %(partner)s.id
+              AND %(risk)s.company_id = %(company)s
+        LEFT JOIN dunning_segment %(segment)s
+               ON %(segment)s.id = %(risk)s.segment_id
+        LEFT JOIN res_company %(default)s
+               ON %(default)s.id = %(company)s
+        """,
+        risk=risk,
+        segment=segment,
+        default=default,
         partner=partner,
         company=company,
     )
+    policy_id = SQL(
+        """COALESCE(
+            (%(partner)s.dunning_policy_id ->> (%(company)s)::text)::int,
+            %(segment)s.policy_id,
+            %(default)s.dunning_policy_id
+        )""",
+        partner=partner,
+        company=company,
+        segment=segment,
+        default=default,
+    )
+    return CustomerPolicySQL(joins, policy_id, SQL("%s.id", segment))
 
 
 class ResPartner(models.Model):
@@ -91,12 +122,13 @@ class ResPartner(models.Model):
         risks = (
             self.env["dunning.risk"]
             .sudo()
-            .search(
+            .search_fetch(
                 [
                     ("partner_id", "in", self.commercial_partner_id._origin.ids),
                     ("company_id", "=", company.id),
                     ("segment_id", "!=", False),
-                ]
+                ],
+                ["partner_id", "segment_id"],
             )
         )
         return {

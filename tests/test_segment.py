@@ -54,10 +54,13 @@ class TestSegment(DunningCommon):
 
     def sql_policies(self, partners, company):
         self.env.flush_all()
+        policy = customer_policy_sql(SQL.identifier("partner"), company.id)
         self.env.cr.execute(
             SQL(
-                "SELECT partner.id, %s FROM res_partner partner WHERE partner.id IN %s",
-                customer_policy_sql(SQL.identifier("partner"), company.id),
+                "SELECT partner.id, %s FROM res_partner partner %s "
+                "WHERE partner.id IN %s",
+                policy.policy_id,
+                policy.joins,
                 tuple(partners.ids),
             )
         )
