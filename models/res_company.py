@@ -63,8 +63,9 @@ class ResCompany(models.Model):
 
     @api.model
     def _dunning_create_missing_segments(self):
-        """Ship the segments to the companies that never had any (called on
-        every update of the add-on: companies created before segments existed)."""
+        """Ship the segments to the companies without any, archived included
+        (called on every update of the add-on: companies created before
+        segments existed; one whose segments were all deleted too)."""
         self.search([])._dunning_create_segments()
 
     def _dunning_create_segments(self):
