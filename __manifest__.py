@@ -32,6 +32,7 @@
         "data/mail_template_promise_data.xml",
         "data/sms_template_data.xml",
         "data/dunning_policy_data.xml",
+        "data/dunning_segment_data.xml",
         "data/dunning_outcome_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_whatsapp_data.xml",
@@ -74,6 +75,7 @@
         "views/dunning_channel_sms_views.xml",
         "views/ir_actions_server_views.xml",
         "views/dunning_menus.xml",
+        "views/dunning_segment_views.xml",
     ],
     "assets": {
         "web.assets_frontend": [

@@ -230,9 +230,7 @@ class DunningPortal(PaymentPortal):
                     "show_code": partner._dunning_amount_needs_code(currency, company),
                 }
             )
-        policy = partner.with_company(company).dunning_policy_id or (
-            company.dunning_policy_id
-        )
+        policy = partner._dunning_policy(company)
         env = request.env
         return {
             "token": token,

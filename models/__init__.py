@@ -26,6 +26,7 @@ from . import res_currency
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_whatsapp
+from . import res_partner_policy
 from . import res_partner_contact_window
 from . import res_partner_verify
 from . import res_partner_reader
@@ -57,3 +58,4 @@ from . import dunning_aging_report
 from . import dunning_kpi_report
 from . import dunning_contact_report
 from . import dunning_risk
+from . import dunning_segment

@@ -226,12 +226,10 @@ class AccountMove(models.Model):
         last_reminder = candidates._dunning_last_reminder_days()
         # Planning refreshes thousands of invoices of a few customers and
         # policies at once: each policy and its ladder is read once.
-        policies = {}
+        policies = (candidates - held)._get_dunning_policies()
         ladders = {}
         for move in candidates - held:
             key = (move.commercial_partner_id.id, move.company_id.id)
-            if key not in policies:
-                policies[key] = move._get_dunning_policy()
             policy = policies[key]
             if policy not in ladders:
                 ladders[policy] = policy._get_levels_by_rank() if policy else policy
@@ -524,10 +522,24 @@ class AccountMove(models.Model):
         return max((today - due).days, 0) if due else 0
 
     def _get_dunning_policy(self):
-        """The policy of this invoice: the customer's, else the company's."""
+        """The policy of this invoice: its customer's in its company
+        (``res.partner._dunning_policy``)."""
         self.ensure_one()
-        partner = self.commercial_partner_id.with_company(self.company_id)
-        return partner.dunning_policy_id or self.company_id.dunning_policy_id
+        return self.commercial_partner_id._dunning_policy(self.company_id)
+
+    def _get_dunning_policies(self):
+        """``{(commercial partner id, company id): policy}`` of these invoices,
+        in a fixed number of queries per company."""
+        result = {}
+        for company, moves in self.grouped("company_id").items():
+            chosen = moves.commercial_partner_id._dunning_policies(company)
+            for partner_id, (policy, _source) in chosen.items():
+                result[(partner_id, company.id)] = policy
+            # An invoice without a customer yet: the company's default.
+            result[(False, company.id)] = self.env["res.partner"]._dunning_policy(
+                company
+            )
+        return result
 
     def _dunning_stop(self, reason):
         """Reset the level of invoices that left collection and cancel their reminders.

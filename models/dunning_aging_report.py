@@ -13,6 +13,8 @@ action asks for it (wizards/dunning_aging_date.py).
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .res_partner_policy import customer_policy_sql
+
 BUCKETS = [
     ("0_not_due", "Not Due"),
     ("1_30", "1-30 Days"),
@@ -33,7 +35,17 @@ class DunningAgingReport(models.Model):
     move_id = fields.Many2one("account.move", string="Entry", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Collector", readonly=True)
-    policy_id = fields.Many2one("dunning.policy", readonly=True)
+    policy_id = fields.Many2one(
+        "dunning.policy",
+        readonly=True,
+        help="The policy the customer follows: its own, else its segment's, else "
+        "the company's default.",
+    )
+    segment_id = fields.Many2one(
+        "dunning.segment",
+        readonly=True,
+        help="The customer's segment (from its risk score, assigned every night).",
+    )
     level_id = fields.Many2one("dunning.level", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -70,6 +82,9 @@ class DunningAgingReport(models.Model):
     def _aging_query(self, day):
         """The open receivable items of ``day`` with their age: set-based, one
         statement whatever the number of invoices."""
+        policy = customer_policy_sql(
+            SQL.identifier("partner"), SQL.identifier("aged", "company_id")
+        )
         return SQL(
             """
             -- What was reconciled with each item by the day: matched in one
@@ -122,10 +137,8 @@ class DunningAgingReport(models.Model):
                        (partner.dunning_collector_id ->> aged.company_id::text)::int,
                        partner.user_id
                    ) AS user_id,
-                   COALESCE(
-                       (partner.dunning_policy_id ->> aged.company_id::text)::int,
-                       company.dunning_policy_id
-                   ) AS policy_id,
+                   %(policy)s AS policy_id,
+                   %(segment)s AS segment_id,
                    aged.level_id,
                    aged.company_id,
                    aged.currency_id,
@@ -149,7 +162,10 @@ class DunningAgingReport(models.Model):
                        AS amount_older
               FROM aged
               JOIN res_partner partner ON partner.id = aged.partner_id
-              JOIN res_company company ON company.id = aged.company_id
+              %(policy_joins)s
             """,
             day=day,
+            policy=policy.policy_id,
+            segment=policy.segment_id,
+            policy_joins=policy.joins,
         )

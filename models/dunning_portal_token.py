@@ -89,9 +89,7 @@ class DunningPortalToken(models.Model):
         """A raw token and the values of its record, not created."""
         partner = partner.commercial_partner_id
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        policy = (
-            partner.with_company(company).dunning_policy_id or company.dunning_policy_id
-        )
+        policy = partner._dunning_policy(company)
         days = (policy.portal_token_days if policy else 0) or DEFAULT_DAYS
         return token, {
             "partner_id": partner.id,

@@ -258,9 +258,19 @@ class DunningReminder(models.Model):
 
     @api.depends("level_id", "partner_id", "company_id")
     def _compute_policy_id(self):
+        # A notice follows the customer's policy (res.partner._dunning_policies),
+        # read once per company.
+        notices = self.filtered(lambda r: not r.level_id and r.partner_id)
+        chosen = {}
+        for company, rows in notices.grouped("company_id").items():
+            for partner_id, (policy, _source) in rows.partner_id._dunning_policies(
+                company
+            ).items():
+                chosen[(partner_id, company.id)] = policy
         for reminder in self:
-            reminder.policy_id = reminder.level_id.policy_id or (
-                reminder.partner_id and reminder._notice_policy()
+            reminder.policy_id = reminder.level_id.policy_id or chosen.get(
+                (reminder.partner_id.commercial_partner_id.id, reminder.company_id.id),
+                False,
             )
 
     @api.depends("level_id", "partner_id", "channel", "kind")

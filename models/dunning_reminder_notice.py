@@ -168,11 +168,6 @@ class DunningReminderNotice(models.Model):
     def _kind_label(self):
         return dict(self._fields["kind"]._description_selection(self.env))[self.kind]
 
-    def _notice_policy(self):
-        """The customer's policy in the row's company."""
-        partner = self.partner_id.with_company(self.company_id)
-        return partner.dunning_policy_id or self.company_id.dunning_policy_id
-
     def _render_record(self):
         """The record a notice's email template renders: the promise of a
         confirmation or an instalment, the plan of an agreement, else the row

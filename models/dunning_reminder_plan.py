@@ -9,6 +9,7 @@ from .dunning_reminder import (
     PLAN_LOCK_KEY,
 )
 from .dunning_reminder_hold_sql import promised_sql, reminder_day_sql  # noqa: F401
+from .res_partner_policy import customer_policy_sql
 
 _logger = logging.getLogger(__name__)
 
@@ -107,11 +108,12 @@ class DunningReminderPlan(models.Model):
         """Open invoices of ``company`` whose highest reached level is above theirs.
 
         Raw SQL because the reached level is a per-invoice lateral join over the
-        policy's levels, and the partner's policy is company-dependent (jsonb):
-        the ORM would need one query per invoice.
+        policy's levels, and the customer's policy (its own, its segment's or
+        the company's: ``customer_policy_sql``) reads a company-dependent jsonb
+        and the risk rows: the ORM would need one query per invoice.
         """
         self.env.flush_all()
-        default_policy = company.dunning_policy_id
+        policy = customer_policy_sql(SQL.identifier("partner"), company.id)
         query = SQL(
             """
             WITH invoice AS (
@@ -133,12 +135,10 @@ class DunningReminderPlan(models.Model):
                             THEN move.dunning_level_id
                        END AS dunning_level_id,
                        move.dunning_escalate IS TRUE AS escalate,
-                       COALESCE(
-                           (partner.dunning_policy_id ->> %(company_key)s)::int,
-                           %(default_policy)s
-                       ) AS policy_id
+                       %(policy)s AS policy_id
                   FROM account_move move
                   JOIN res_partner partner ON partner.id = move.commercial_partner_id
+                  %(policy_joins)s
                  WHERE move.company_id = %(company_id)s
                    AND move.move_type = 'out_invoice'
                    AND move.state = 'posted'
@@ -214,8 +214,8 @@ class DunningReminderPlan(models.Model):
                    ))
              ORDER BY invoice.partner_id, invoice.id
             """,
-            company_key=str(company.id),
-            default_policy=default_policy.id or None,
+            policy=policy.policy_id,
+            policy_joins=policy.joins,
             company_id=company.id,
             today=today,
             promised=promised_sql(SQL.identifier("move", "id"), today),

@@ -21,7 +21,8 @@ new customer    the first invoice is today (none after two years)             5
 "Days beyond terms" of an invoice: from its due date to its payment (the last
 reconciliation), or to today while it is open and late; averaged weighted by
 the invoices' amounts. Computed every night for every customer of every
-company in one statement per company.
+company in one statement per company, and each customer put in the first
+segment it matches (models/dunning_segment.py) in one more.
 """
 
 from markupsafe import Markup
@@ -188,11 +189,12 @@ class DunningRisk(models.Model):
 
     @api.model
     def _cron_compute(self, today=None):
-        """Score every customer of every company."""
+        """Score every customer of every company, then put each in its segment."""
         today = today or fields.Date.context_today(self)
         self.env.flush_all()
         for company in self.env["res.company"].sudo().search([]):
             self.env.cr.execute(self._score_query(company, today))
+            self.env["dunning.segment"].sudo()._assign(company)
         self.env.invalidate_all()
 
     @api.model

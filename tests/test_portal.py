@@ -16,8 +16,9 @@ from .common import TUESDAY, TUESDAY_NOON_MX, DunningCommon
 
 # The queries of one GET of the customer page, whatever its number of invoices
 # (two of them read the customer's and the company's countries: an amount shows
-# its currency's ISO code to a customer abroad).
-PAGE_QUERIES = 20
+# its currency's ISO code to a customer abroad; one its risk row, whose segment
+# may choose its policy).
+PAGE_QUERIES = 21
 
 
 class PortalCommon(DunningCommon, HttpCase):

@@ -169,7 +169,7 @@ class DunningInteractionLog(models.TransientModel):
         for wizard in self:
             wizard.window_warning = False
             partner = wizard.partner_id.with_company(wizard.company_id)
-            policy = partner.dunning_policy_id or wizard.company_id.dunning_policy_id
+            policy = partner._dunning_policy(wizard.company_id) if partner else False
             if not partner or not policy:
                 continue
             window, zones = partner._dunning_contact_window(

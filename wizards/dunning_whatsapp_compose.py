@@ -258,10 +258,7 @@ class DunningWhatsappCompose(models.TransientModel):
         return bool(last and last + SERVICE_WINDOW > now)
 
     def _get_policy(self, partner):
-        company = self.company_id
-        return (
-            partner.with_company(company).dunning_policy_id or company.dunning_policy_id
-        )
+        return partner._dunning_policy(self.company_id)
 
     def _render_template(self):
         """The template's parameters, URL suffix and body for this customer.
