@@ -32,11 +32,13 @@ cd "$REPO"
 # leaves out (current_test set; a logged error fails the test; logged warnings
 # show in pytest's warnings summary).
 set +e
-# shellcheck disable=SC2086
+# PYTEST_ARGS is split as the shell would split it, quotes included:
+# PYTEST_ARGS='-k "promise or plan"' passes one -k expression.
+eval "pytest_args=(${PYTEST_ARGS:-})"
 PYTHONPATH="$REPO/scripts${PYTHONPATH:+:$PYTHONPATH}" "$VPY" -m pytest -p pytest_odoo18 \
     --rootdir "$ADDONS_DIR/$ADDON" --confcutdir "$ADDONS_DIR/$ADDON" \
     --odoo-config "$ODOO_CONF" --odoo-database "$TEST_DB" --odoo-http --odoo-log-level=warn \
-    ${PYTEST_ARGS:-} "$ADDONS_DIR/$ADDON/tests"
+    "${pytest_args[@]}" "$ADDONS_DIR/$ADDON/tests"
 rc=$?
 set -e
 if [[ $rc == 5 ]]; then
