@@ -50,3 +50,4 @@ from . import test_dispatch_exactly_once
 from . import test_reader_texts
 from . import test_whatsapp_shipped_templates
 from . import test_instalments
+from . import test_segment

@@ -1,4 +1,5 @@
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
@@ -14,7 +15,9 @@ class TestWorklist(CollectCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.today = date.today()
+        # The collector's own date (Mexico City): from midnight UTC to 06:00 UTC
+        # it is still yesterday there, and the list counts days in their zone.
+        cls.today = datetime.now(ZoneInfo(cls.collector.tz)).date()
         cls.big = cls._create_customer("Abarrotes Grandes")  # 5,000 x 5 days
         cls.old = cls._create_customer("Papelería Antigua")  # 1,000 x 10 days
         cls.small = cls._create_customer("Tienda Pequeña")  # 100 x 2 days
