@@ -282,6 +282,10 @@ def load(env, whatsapp_url=None, mail_port=2525):
     product = env["product.product"].create(
         {"name": "Abarrotes surtidos (lote)", "type": "consu", "list_price": 1000.0}
     )
+    # A year of invoices and payments behind today's (scripts/demo_history.py).
+    from demo_history import load_history
+
+    load_history(env, customers, collector, product, today)
     invoices = env["account.move"]
     for index, due_in, amount in DEMO_INVOICES:
         due = today + timedelta(days=due_in)
@@ -352,6 +356,9 @@ def load(env, whatsapp_url=None, mail_port=2525):
     if whatsapp_url:
         load_whatsapp_promise(env, customers, collector)
     load_calls(env, collector, customers, promises)
+    # What the nightly crons would have computed by now: the risk scores and
+    # segments, from the year of history.
+    env["dunning.risk"]._cron_compute()
     reminders = env["dunning.reminder"].search([])
     print(
         f"Demo data: {len(customers)} customers, {len(invoices)} invoices, "
