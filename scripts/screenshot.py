@@ -4,14 +4,16 @@
     .venv/bin/python scripts/screenshot.py \
         --url /odoo/action-account_dunning.dunning_reminder_action \
         --out docs/reminders.png [--login admin --password admin] \
-        [--width 1366 --height 900] [--public] [--full-page]
+        [--width 1366 --height 900] [--public] [--full-page] \
+        [--click 'a[name=dunning_page]']
 
 It logs in through Odoo's JSON-RPC, gives the session cookie to Chromium over the
 DevTools protocol, opens the page, waits for Odoo's client to settle and saves a PNG.
 ``--public`` opens the page as a visitor, without logging in (the customer page);
 ``--full-page`` captures the whole page, not only the viewport (below 600 px wide
-the page is emulated as a phone's). Used for the README's pictures; the demo
-(``make demo``) must be running.
+the page is emulated as a phone's); ``--click`` clicks what a CSS selector finds
+(a form's tab; repeatable, in order) once the page settled. Used for the README's
+pictures; the demo (``make demo``) must be running.
 """
 
 import argparse
@@ -124,6 +126,13 @@ def main():
     parser.add_argument("--wait", type=float, default=4.0, help="seconds to settle")
     parser.add_argument("--public", action="store_true", help="do not log in")
     parser.add_argument("--full-page", action="store_true")
+    parser.add_argument(
+        "--click",
+        action="append",
+        default=[],
+        metavar="SELECTOR",
+        help="CSS selector to click before the capture (repeatable)",
+    )
     args = parser.parse_args()
 
     session_id = (
@@ -149,6 +158,17 @@ def main():
         browser.call("Page.enable")
         browser.call("Page.navigate", url=urljoin(args.base, args.url))
         time.sleep(args.wait)
+        for selector in args.click:
+            script = (
+                f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+                " if (el) { el.click(); } return !!el; })()"
+            )
+            found = browser.call(
+                "Runtime.evaluate", expression=script, returnByValue=True
+            )
+            if not found.get("result", {}).get("value"):
+                raise SystemExit(f"nothing to click: {selector}")
+            time.sleep(2)
         if args.full_page:
             size = browser.call("Page.getLayoutMetrics")["cssContentSize"]
             shot = browser.call(
